@@ -1,0 +1,97 @@
+# asyncwait -- see README.md. Variables a user may override: CC, CFLAGS,
+# LDFLAGS, PREFIX, DESTDIR, SAN (address|thread: sanitizer build).
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SAN     ?=
+CFLAGS  ?= -O2 -g
+
+# Our warnings stay separate so a user's CFLAGS adds to them.
+WARN    = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+DEFS    = -D_GNU_SOURCE
+INCS    = -Ilib -Iadapters
+SQLITE_LIBS = -lsqlite3
+
+ifeq ($(SAN),address)
+  SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+  BUILD ?= build/asan
+else ifeq ($(SAN),thread)
+  SANFLAGS = -fsanitize=thread -fno-omit-frame-pointer
+  BUILD ?= build/tsan
+else ifeq ($(SAN),)
+  SANFLAGS =
+  BUILD ?= build
+else
+  $(error SAN must be address, thread or empty)
+endif
+
+ALL_CFLAGS  = $(WARN) $(DEFS) $(INCS) $(CFLAGS) $(SANFLAGS)
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+LIBS        = $(SQLITE_LIBS) -lpthread -lm
+
+LIB_SRC  = $(wildcard lib/*.c) $(wildcard adapters/*.c) $(wildcard adapters/sqlite/*.c)
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB      = $(BUILD)/libasyncwait.a
+TEST_SRC = $(wildcard tests/*.c)
+TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_BIN = $(BUILD)/tests/run_tests
+EXAMPLES = $(BUILD)/examples/bench_core $(BUILD)/examples/minimal
+PC       = $(BUILD)/asyncwait.pc
+HEADERS  = lib/asyncwait.h $(wildcard lib/pool.h lib/lookup.h adapters/*.h) \
+           $(wildcard adapters/sqlite/*.h)
+VERSION  = $(shell sed -n 's/^\#define AW_VERSION_STRING "\(.*\)"/\1/p' lib/asyncwait.h)
+
+.PHONY: all test test-asan test-tsan test-all bench demo install uninstall clean examples
+
+all: $(LIB) $(PC) examples
+
+examples: $(EXAMPLES)
+
+$(BUILD)/obj/%.o: %.c $(HEADERS) $(wildcard lib/*_int.h tests/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $< $(LIB) $(LIBS) -o $@
+
+$(TEST_BIN): $(TEST_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $(TEST_OBJ) $(LIB) -lcunit $(LIBS) -o $@
+
+$(PC): lib/asyncwait.h
+	@mkdir -p $(dir $@)
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: asyncwait\nDescription: Flink-style async I/O operator for C\nVersion: %s\nCflags: -I$${includedir}/asyncwait\nLibs: -L$${libdir} -lasyncwait\nLibs.private: %s -lpthread -lm\n' \
+	    '$(PREFIX)' '$(VERSION)' '$(SQLITE_LIBS)' > $@
+
+# The README's test command. TESTS=suite[,suite] runs a subset.
+test: $(TEST_BIN)
+	$(TEST_BIN) $(TESTS)
+
+test-asan:
+	$(MAKE) test SAN=address
+test-tsan:
+	$(MAKE) test SAN=thread
+test-all: test test-asan test-tsan
+
+bench: $(BUILD)/examples/bench_core
+	$(BUILD)/examples/bench_core
+
+install: $(LIB) $(PC)
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/asyncwait $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/asyncwait/
+	install -m 644 $(PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/include/asyncwait
+	rm -f $(DESTDIR)$(PREFIX)/lib/libasyncwait.a $(DESTDIR)$(PREFIX)/lib/pkgconfig/asyncwait.pc
+
+clean:
+	rm -rf build
+.SECONDARY:

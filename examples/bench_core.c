@@ -1,0 +1,268 @@
+/* bench_core: what the operator itself costs, per mode.
+ *   (a) completion inside invoke (the owner thread)
+ *   (b) completion from one other thread
+ *   (c) a simulated store: a timer thread completes each future L ms after
+ *       invoke; with capacity C the ceiling is Little's law, C / L.
+ * Usage: bench_core [--quick] [--csv FILE] */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <time.h>
+#include "asyncwait.h"
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static double cpu_s(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec / 1e6 +
+           (double)u.ru_stime.tv_sec + (double)u.ru_stime.tv_usec / 1e6;
+}
+
+static const char *mode_name(aw_mode m)
+{
+    return m == AW_ORDERED ? "ordered" : m == AW_UNORDERED ? "unordered" : "event-time";
+}
+
+/* The sink checks what a run must deliver: every record once, and in
+ * ordered mode in input order. */
+typedef struct check { intptr_t next; long emitted, bad; aw_mode mode; } check;
+
+static void on_emit(void *ctx, void *input, void *const *results, size_t n, int64_t ts)
+{
+    check *c = ctx;
+    (void)ts;
+    intptr_t x = (intptr_t)input;
+    if (n != 1 || (intptr_t)results[0] != x + 1) c->bad++;
+    if (c->mode == AW_ORDERED && x != c->next) c->bad++;
+    c->next = x + 1;
+    c->emitted++;
+}
+
+/* ---------------------------------------------------- (a) inline */
+
+static void inline_invoke(void *ctx, void *input, aw_future *f)
+{
+    (void)ctx;
+    void *r = (void *)((intptr_t)input + 1);
+    aw_future_complete(f, &r, 1);
+}
+
+/* ------------------------------------ (b) one other thread, SPSC ring */
+
+typedef struct ring {
+    aw_future **slot;
+    void **input;
+    size_t mask;
+    _Atomic size_t head, tail;   /* head: next to read; tail: next to write */
+    _Atomic int stop;
+} ring;
+
+static void ring_invoke(void *ctx, void *input, aw_future *f)
+{
+    ring *r = ctx;
+    size_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    r->slot[t & r->mask] = f;      /* never full: the ring is 2 x capacity */
+    r->input[t & r->mask] = input;
+    atomic_store_explicit(&r->tail, t + 1, memory_order_release);
+}
+
+static void *ring_completer(void *arg)
+{
+    ring *r = arg;
+    size_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    unsigned idle = 0;
+    while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+        size_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (h == t) {
+            if (++idle > 1000) { struct timespec d = { 0, 20000 }; nanosleep(&d, NULL); idle = 0; }
+            continue;
+        }
+        idle = 0;
+        for (; h != t; h++) {
+            aw_future *f = r->slot[h & r->mask];
+            void *res = (void *)((intptr_t)r->input[h & r->mask] + 1);
+            aw_future_complete(f, &res, 1);
+        }
+        atomic_store_explicit(&r->head, h, memory_order_release);
+    }
+    return NULL;
+}
+
+/* ------------------------------- (c) timer thread, fixed latency L */
+
+typedef struct delayed {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    aw_future **fut;
+    void **input;
+    double *due;
+    size_t cap, head, len;
+    double latency;
+    int stop;
+} delayed;
+
+static void delayed_invoke(void *ctx, void *input, aw_future *f)
+{
+    delayed *d = ctx;
+    pthread_mutex_lock(&d->mu);
+    size_t i = (d->head + d->len) % d->cap;
+    d->fut[i] = f;
+    d->input[i] = input;
+    d->due[i] = now_s() + d->latency;
+    if (d->len++ == 0) pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+static void *delayed_timer(void *arg)
+{
+    delayed *d = arg;
+    prctl(PR_SET_TIMERSLACK, 1UL);   /* wake at the due time, not 50 us later */
+    pthread_mutex_lock(&d->mu);
+    while (!d->stop) {
+        if (d->len == 0) { pthread_cond_wait(&d->cv, &d->mu); continue; }
+        double due = d->due[d->head], now = now_s();
+        if (due > now) {
+            pthread_mutex_unlock(&d->mu);
+            /* Sleep to 80 us before the due time, then spin: a sleeping
+             * thread wakes tens of us late here, which would be charged to
+             * the operator. */
+            double wake = due - 80e-6;
+            if (wake > now) {
+                struct timespec t = { (time_t)wake, (long)((wake - (double)(time_t)wake) * 1e9) };
+                clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL);
+            }
+            while (now_s() < due) { }
+            pthread_mutex_lock(&d->mu);
+            continue;
+        }
+        aw_future *f = d->fut[d->head];
+        void *res = (void *)((intptr_t)d->input[d->head] + 1);
+        d->head = (d->head + 1) % d->cap;
+        d->len--;
+        pthread_mutex_unlock(&d->mu);
+        aw_future_complete(f, &res, 1);
+        pthread_mutex_lock(&d->mu);
+    }
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+/* ------------------------------------------------------------ runner */
+
+typedef struct result { double rate, cpu_per_rec_ns, p50, p99; long bad; } result;
+
+static result run(aw_mode mode, size_t capacity, long n, aw_function fn)
+{
+    check c = { 0, 0, 0, mode };
+    aw_config cfg = { .mode = mode, .capacity = capacity };
+    aw_sink sink = { .ctx = &c, .emit = on_emit };
+    aw_op *op;
+    char err[256];
+    result res = { 0 };
+    if (aw_op_create(&op, &cfg, &fn, &sink, err, sizeof err)) {
+        fprintf(stderr, "bench_core: %s\n", err);
+        res.bad = 1;
+        return res;
+    }
+    double t0 = now_s(), c0 = cpu_s();
+    for (long i = 0; i < n; i++) {
+        if (aw_op_push(op, (void *)(intptr_t)i, i) != 0) { c.bad++; break; }
+        if (mode == AW_UNORDERED_EVENT_TIME && i % 1000 == 999) aw_op_watermark(op, i);
+    }
+    if (aw_op_drain(op) != 0) c.bad++;
+    double dt = now_s() - t0, dc = cpu_s() - c0;
+    aw_stats st;
+    aw_op_stats(op, &st);
+    aw_op_free(op);
+    res.rate = (double)n / dt;
+    res.cpu_per_rec_ns = dc / (double)n * 1e9;
+    res.p50 = st.p50_us;
+    res.p99 = st.p99_us;
+    res.bad = c.bad + (c.emitted != n);
+    return res;
+}
+
+int main(int argc, char **argv)
+{
+    int quick = argc > 1 && !strcmp(argv[1], "--quick");
+    long na = quick ? 1000000 : 10000000, nb = quick ? 500000 : 4000000;
+    aw_mode modes[] = { AW_ORDERED, AW_UNORDERED, AW_UNORDERED_EVENT_TIME };
+    int failures = 0;
+
+    printf("asyncwait %s core benchmark (2 cores; records/s, higher is better)\n\n", AW_VERSION_STRING);
+    printf("%-4s %-11s %8s %10s %14s %12s %10s %10s %s\n", "case", "mode", "capacity",
+           "records", "records/s", "cpu ns/rec", "p50 us", "p99 us", "check");
+    for (int m = 0; m < 3; m++) {
+        aw_function fn = { .invoke = inline_invoke };
+        result r = run(modes[m], 1024, na, fn);
+        failures += r.bad != 0;
+        printf("%-4s %-11s %8d %10ld %14.0f %12.1f %10.2f %10.2f %s\n", "a", mode_name(modes[m]),
+               1024, na, r.rate, r.cpu_per_rec_ns, r.p50, r.p99, r.bad ? "FAIL" : "ok");
+    }
+    for (int m = 0; m < 3; m++) {
+        size_t cap = 1024;
+        ring rg = { .mask = 2 * cap - 1 };
+        rg.slot = calloc(2 * cap, sizeof *rg.slot);
+        rg.input = calloc(2 * cap, sizeof *rg.input);
+        pthread_t th;
+        pthread_create(&th, NULL, ring_completer, &rg);
+        aw_function fn = { .ctx = &rg, .invoke = ring_invoke };
+        result r = run(modes[m], cap, nb, fn);
+        atomic_store(&rg.stop, 1);
+        pthread_join(th, NULL);
+        free(rg.slot);
+        free(rg.input);
+        failures += r.bad != 0;
+        printf("%-4s %-11s %8zu %10ld %14.0f %12.1f %10.2f %10.2f %s\n", "b", mode_name(modes[m]),
+               cap, nb, r.rate, r.cpu_per_rec_ns, r.p50, r.p99, r.bad ? "FAIL" : "ok");
+    }
+    printf("\n%-4s %-11s %8s %6s %14s %14s %8s %10s %10s %s\n", "case", "mode", "capacity", "L ms",
+           "records/s", "bound C/L", "% bound", "p50 us", "p99 us", "check");
+    size_t caps[] = { 10, 100, 1000 };
+    int lats[] = { 1, 10 };
+    for (int li = 0; li < 2; li++)
+        for (int ci = 0; ci < 3; ci++)
+            for (int m = 0; m < 2; m++) {
+                double bound = (double)caps[ci] / (lats[li] / 1000.0);
+                long n = (long)(bound * (quick ? 0.3 : 1.0));   /* about 1 s per run */
+                if (n < 100) n = 100;
+                delayed d = { .cap = caps[ci] + 1, .latency = lats[li] / 1000.0 };
+                pthread_mutex_init(&d.mu, NULL);
+                pthread_condattr_t ca;
+                pthread_condattr_init(&ca);
+                pthread_cond_init(&d.cv, &ca);
+                d.fut = calloc(d.cap, sizeof *d.fut);
+                d.input = calloc(d.cap, sizeof *d.input);
+                d.due = calloc(d.cap, sizeof *d.due);
+                pthread_t th;
+                pthread_create(&th, NULL, delayed_timer, &d);
+                aw_function fn = { .ctx = &d, .invoke = delayed_invoke };
+                result r = run(modes[m], caps[ci], n, fn);
+                pthread_mutex_lock(&d.mu);
+                d.stop = 1;
+                pthread_cond_signal(&d.cv);
+                pthread_mutex_unlock(&d.mu);
+                pthread_join(th, NULL);
+                free(d.fut); free(d.input); free(d.due);
+                pthread_cond_destroy(&d.cv);
+                pthread_mutex_destroy(&d.mu);
+                failures += r.bad != 0;
+                printf("%-4s %-11s %8zu %6d %14.0f %14.0f %7.1f%% %10.0f %10.0f %s\n", "c",
+                       mode_name(modes[m]), caps[ci], lats[li], r.rate, bound,
+                       100.0 * r.rate / bound, r.p50, r.p99, r.bad ? "FAIL" : "ok");
+            }
+    printf("\n%s\n", failures ? "CHECK FAILED: some run lost, duplicated or misordered records"
+                              : "every run: every record emitted once, with its result, in order where ordered");
+    return failures ? 1 : 0;
+}

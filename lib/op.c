@@ -1,0 +1,631 @@
+/* The operator: slots in queue order, the three emission disciplines, the
+ * owner's processing loop, timeouts and retries. See docs/design.md. */
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include "op_int.h"
+
+#define MAX_CAPACITY ((size_t)1 << 30)
+#ifndef SPIN_NS
+#define SPIN_NS 20000u
+#endif
+
+static void set_err(aw_op *op, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(op->errmsg, sizeof op->errmsg, fmt, ap);
+    va_end(ap);
+}
+
+/* ------------------------------------------------------------ emission */
+
+static void slot_release(aw_op *op, aw__slot *s)
+{
+    if (s->prev) s->prev->next = s->next; else op->head = s->next;
+    if (s->next) s->next->prev = s->prev; else op->tail = s->prev;
+    if (s->fut) aw__future_put(op, s->fut);
+    s->fut = NULL;
+    free(s->msg);
+    s->msg = NULL;
+    s->next = op->free_slots;
+    op->free_slots = s;
+    op->count--;
+    op->left++;
+}
+
+static const char *fail_text(aw_op *op, const aw__slot *s, char *buf, size_t len)
+{
+    if (s->msg) return s->msg;
+    if (s->err == AW_ETIMEDOUT)
+        snprintf(buf, len, "timed out after %lld ms", (long long)op->cfg.timeout_ms);
+    else
+        snprintf(buf, len, "%s", aw_strerror(s->err));
+    return buf;
+}
+
+static void emit_slot(aw_op *op, aw__slot *s)
+{
+    if (s->kind == K_WM) {
+        op->watermarks++;
+        if (op->sink.watermark) {
+            op->depth++;
+            op->sink.watermark(op->sink.ctx, s->ts);
+            op->depth--;
+        }
+    } else {
+        aw__hist_add(op, aw__mono_ns() - s->push_ns);
+        op->depth++;
+        if (s->err == 0) {
+            op->emitted++;
+            op->sink.emit(op->sink.ctx, s->input, s->fut->res, s->fut->n, s->ts);
+        } else {  /* sink.error is set, or the operator failed before this */
+            char buf[96];
+            op->nfailed++;
+            op->sink.error(op->sink.ctx, s->input, s->err, fail_text(op, s, buf, sizeof buf));
+        }
+        op->depth--;
+    }
+    slot_release(op, s);
+}
+
+/* Emits from the head of the queue whatever may leave now. */
+static void flush(aw_op *op)
+{
+    if (op->failed) return;
+    if (op->cfg.mode == AW_ORDERED) {
+        while (op->head && op->head->state == S_DONE)
+            emit_slot(op, op->head);
+    } else if (op->cfg.mode == AW_UNORDERED_EVENT_TIME) {
+        /* A watermark at the head closes the first segment; the next
+         * segment's records that completed meanwhile leave behind it. */
+        while (op->head && op->head->kind == K_WM) {
+            emit_slot(op, op->head);
+            op->cur_seg++;
+            aw__slot *next;
+            for (aw__slot *s = op->head; s && s->kind != K_WM; s = next) {
+                next = s->next;
+                if (s->state == S_DONE) emit_slot(op, s);
+            }
+        }
+    }
+}
+
+/* s just reached S_DONE. */
+static void ready(aw_op *op, aw__slot *s)
+{
+    switch (op->cfg.mode) {
+    case AW_UNORDERED:
+        emit_slot(op, s);
+        break;
+    case AW_ORDERED:
+        if (s == op->head) flush(op);
+        break;
+    case AW_UNORDERED_EVENT_TIME:
+        if (s->seg == op->cur_seg) {
+            emit_slot(op, s);
+            flush(op);
+        }
+        break;
+    }
+}
+
+static void fail_op(aw_op *op, const aw__slot *s)
+{
+    char buf[96];
+    op->failed = true;
+    set_err(op, "record #%llu (input %p) failed with %s: %s; the operator has failed "
+            "(set sink.error to receive failures per record)",
+            (unsigned long long)s->seq, s->input, aw_err_name(s->err),
+            fail_text(op, s, buf, sizeof buf));
+}
+
+/* The record's last attempt is over: err is its outcome. */
+static void finish(aw_op *op, aw__slot *s, int err, char *msg)
+{
+    aw__tlist_del(op, s);
+    s->state = S_DONE;
+    s->err = err;
+    s->msg = msg;
+    if (err && !op->sink.error) fail_op(op, s);
+    else ready(op, s);
+}
+
+/* --------------------------------------------------- invoke and retry */
+
+static void invoke_slot(aw_op *op, aw__slot *s)
+{
+    aw_future *f = aw__future_get(op);
+    if (!f) {
+        s->fut = NULL;
+        finish(op, s, AW_ENOMEM, NULL);
+        return;
+    }
+    f->slot = s;
+    s->fut = f;
+    s->state = S_WAIT;
+    op->depth++;
+    op->fn.invoke(op->fn.ctx, s->input, f);
+    op->depth--;
+}
+
+/* True, with s->due set, if another attempt may start before the deadline. */
+static bool can_retry(aw_op *op, aw__slot *s)
+{
+    if (s->attempt >= op->cfg.retry.max_attempts) return false;
+    int64_t due = aw__now(op) + aw__retry_delay(&op->cfg.retry, s->attempt);
+    if (s->deadline != AW__NO_DEADLINE && (!s->timed || due > s->deadline))
+        return false;
+    s->due = due;
+    return true;
+}
+
+static bool wants_retry(aw_op *op, aw__slot *s, aw_future *f)
+{
+    const aw_retry *r = &op->cfg.retry;
+    if (f->err == 0 ? !r->if_result : !r->if_error) return false;
+    if (!can_retry(op, s)) return false;
+    op->depth++;
+    bool yes = f->err == 0 ? r->if_result(r->ctx, s->input, f->res, f->n)
+                           : r->if_error(r->ctx, s->input, f->err);
+    op->depth--;
+    return yes;
+}
+
+static void schedule_retry(aw_op *op, aw__slot *s, aw_future *f)
+{
+    if (f->err == 0 && op->sink.release) {
+        op->depth++;
+        for (size_t i = 0; i < f->n; i++) op->sink.release(op->sink.ctx, f->res[i]);
+        op->depth--;
+    }
+    aw__future_put(op, f);
+    s->fut = NULL;
+    s->state = S_RETRY;
+    aw__heap_push(op, s);
+}
+
+/* One settled future, on the owner thread. */
+static void handle(aw_op *op, aw_future *f)
+{
+    if (atomic_load_explicit(&f->state, memory_order_acquire) == F_LATE) {
+        op->late++;
+        aw__future_put(op, f);
+        return;
+    }
+    aw__slot *s = f->slot;
+    if (op->failed || op->in_free) {
+        s->state = S_DONE;   /* kept for aw_op_free to release */
+        s->err = f->err;
+        return;
+    }
+    if (wants_retry(op, s, f)) {
+        schedule_retry(op, s, f);
+        return;
+    }
+    char *msg = f->msg;
+    f->msg = NULL;
+    finish(op, s, f->err, msg);
+}
+
+static void on_timeout(aw_op *op, aw__slot *s)
+{
+    aw__tlist_del(op, s);
+    op->timed_out++;
+    if (s->state == S_RETRY) {
+        /* Between attempts: give fn.timeout a fresh future to complete. */
+        aw__heap_del(op, s);
+        aw_future *f = aw__future_get(op);
+        if (!f) { finish(op, s, AW_ENOMEM, NULL); return; }
+        f->slot = s;
+        s->fut = f;
+        s->state = S_WAIT;
+    }
+    aw_future *f = s->fut;
+    if (op->fn.timeout) {
+        op->depth++;
+        op->fn.timeout(op->fn.ctx, s->input, f);
+        op->depth--;
+    }
+    int st = F_PENDING;
+    if (atomic_compare_exchange_strong(&f->state, &st, F_TIMEDOUT)) {
+        /* A zombie now: the adapter may still complete it, late. */
+        f->slot = NULL;
+        s->fut = NULL;
+        finish(op, s, AW_ETIMEDOUT, NULL);
+    }
+    /* Otherwise a completion won: it is on its way and handled as usual. */
+}
+
+/* Fires due timers, earliest first (a retry before a timeout at the same
+ * instant). Returns true if any fired. */
+static bool run_timers(aw_op *op)
+{
+    bool fired = false;
+    while (!op->failed && (op->thead || op->nheap)) {
+        aw__slot *r = aw__heap_top(op), *t = op->thead;
+        bool rdue = r && r->due <= op->now, tdue = t && t->deadline <= op->now;
+        if (rdue && (!tdue || r->due <= t->deadline)) {
+            aw__heap_del(op, r);
+            r->attempt++;
+            op->retried++;
+            invoke_slot(op, r);
+        } else if (tdue) {
+            on_timeout(op, t);
+        } else {
+            break;
+        }
+        fired = true;
+    }
+    return fired;
+}
+
+/* Handles every settled future and due timer until none is left. */
+static void process(aw_op *op)
+{
+    for (;;) {
+        aw_future *f = op->lhead;
+        if (f) {
+            op->lhead = f->next;
+            if (!op->lhead) op->ltail = NULL;
+            handle(op, f);
+            continue;
+        }
+        if ((f = aw__inbox_take(op))) {
+            while (f) {
+                aw_future *next = f->next;   /* handle may recycle f */
+                handle(op, f);
+                f = next;
+            }
+            continue;
+        }
+        if (op->failed || op->in_free || !run_timers(op)) return;
+    }
+}
+
+/* ------------------------------------------------------------ waiting */
+
+/* Reads the eventfd so it is readable again only for new completions. */
+static void rearm(aw_op *op)
+{
+    if (atomic_load(&op->wake)) {
+        uint64_t v;
+        ssize_t r = read(op->efd, &v, sizeof v);
+        (void)r;
+        atomic_store(&op->wake, 0);
+    }
+}
+
+/* Sleeps until a completion arrives, a timer is due, or max_ms (-1: no
+ * limit) passes. An injected clock is re-read at least every 10 ms. */
+static void wait_work(aw_op *op, int64_t max_ms)
+{
+    int64_t w = max_ms, due = aw__next_due(op);
+    if (due != AW__NO_DEADLINE) {
+        int64_t t = due > op->now ? due - op->now : 0;
+        if (!op->default_clock && t > 10) t = 10;
+        if (w < 0 || t < w) w = t;
+    }
+    if (op->lhead) return;
+    rearm(op);
+    if (atomic_load(&op->inbox) || w == 0) return;
+    /* Spin briefly first: a completion due within microseconds is met
+     * without the cost of a sleep and a wake-up (tens of us here). */
+    uint64_t spin_until = aw__mono_ns() + SPIN_NS;
+    do {
+        for (int i = 0; i < 64; i++) {
+            if (atomic_load_explicit(&op->inbox, memory_order_relaxed)) return;
+            __builtin_ia32_pause();
+        }
+    } while (aw__mono_ns() < spin_until);
+    struct pollfd p = { .fd = op->efd, .events = POLLIN };
+    poll(&p, 1, w < 0 ? -1 : (int)(w > INT_MAX ? INT_MAX : w));
+    aw__now(op);
+}
+
+/* ------------------------------------------------------- public calls */
+
+/* Common entry checks; on success the caller is the owner until leave. */
+static int enter(aw_op *op, const char *fn, aw_op **prev)
+{
+    if (!op) return AW_EINVAL;
+    if (op->depth > 0 || op->in_free) {
+        set_err(op, "%s called from inside a callback of the same operator", fn);
+        return AW_EINVAL;
+    }
+    if (op->failed) return AW_EFAILED;
+    *prev = aw__owner;
+    aw__owner = op;
+    if (op->thead || op->nheap) aw__now(op);
+    return 0;
+}
+
+static void leave(aw_op *prev) { aw__owner = prev; }
+
+static void accept(aw_op *op, void *input, int64_t ts, unsigned char kind)
+{
+    aw__slot *s = op->free_slots;
+    op->free_slots = s->next;
+    s->next = NULL;
+    s->prev = op->tail;
+    if (op->tail) op->tail->next = s; else op->head = s;
+    op->tail = s;
+    op->count++;
+    s->input = input;
+    s->ts = ts;
+    s->kind = kind;
+    s->err = 0;
+    s->attempt = 0;
+    s->fut = NULL;
+    if (kind == K_WM) {
+        s->state = S_DONE;
+        s->seg = op->next_seg++;
+        if (op->head == s) flush(op);
+        return;
+    }
+    s->seg = op->next_seg;
+    s->seq = ++op->pushed;
+    s->push_ns = aw__mono_ns();
+    s->deadline = AW__NO_DEADLINE;
+    if (op->cfg.timeout_ms > 0) {
+        int64_t now = op->default_clock ? (int64_t)(s->push_ns / 1000000u) : aw__now(op);
+        op->now = now;
+        s->deadline = now + op->cfg.timeout_ms;
+        aw__tlist_add(op, s);
+    }
+    invoke_slot(op, s);
+}
+
+static int push_common(aw_op *op, void *input, int64_t ts, unsigned char kind,
+                       bool block, const char *fn)
+{
+    aw_op *prev;
+    int rc = enter(op, fn, &prev);
+    if (rc) return rc;
+    process(op);
+    while (!op->failed && op->count == op->cfg.capacity) {
+        if (!block) {
+            rc = AW_EAGAIN;
+            set_err(op, "%s: operator is full (%zu in flight)", fn, op->count);
+            break;
+        }
+        wait_work(op, -1);
+        process(op);
+    }
+    if (op->failed) rc = AW_EFAILED;
+    if (rc == 0) {
+        accept(op, input, ts, kind);
+        process(op);
+    }
+    leave(prev);
+    return rc;
+}
+
+int aw_op_push(aw_op *op, void *input, int64_t ts)
+{
+    return push_common(op, input, ts, K_REC, true, "aw_op_push");
+}
+
+int aw_op_try_push(aw_op *op, void *input, int64_t ts)
+{
+    return push_common(op, input, ts, K_REC, false, "aw_op_try_push");
+}
+
+int aw_op_watermark(aw_op *op, int64_t ts)
+{
+    if (op && op->cfg.mode == AW_UNORDERED && op->depth == 0) {
+        set_err(op, "aw_op_watermark: AW_UNORDERED has no watermarks "
+                "(use AW_UNORDERED_EVENT_TIME)");
+        return AW_EINVAL;
+    }
+    return push_common(op, NULL, ts, K_WM, true, "aw_op_watermark");
+}
+
+int aw_op_poll(aw_op *op, int timeout_ms)
+{
+    if (op && timeout_ms < -1) {
+        set_err(op, "aw_op_poll: timeout_ms %d (use -1 for no limit)", timeout_ms);
+        return AW_EINVAL;
+    }
+    aw_op *prev;
+    int rc = enter(op, "aw_op_poll", &prev);
+    if (rc) return rc;
+    uint64_t before = op->left, start = 0;
+    rearm(op);
+    process(op);
+    while (op->left == before && op->count > 0 && !op->failed && timeout_ms != 0) {
+        int64_t remain = -1;
+        if (timeout_ms > 0) {
+            if (!start) start = aw__mono_ns();
+            remain = timeout_ms - (int64_t)((aw__mono_ns() - start) / 1000000u);
+            if (remain <= 0) break;
+        }
+        wait_work(op, remain);
+        process(op);
+    }
+    rc = op->failed ? AW_EFAILED : (int)(op->left - before);
+    leave(prev);
+    return rc;
+}
+
+int aw_op_drain(aw_op *op)
+{
+    aw_op *prev;
+    int rc = enter(op, "aw_op_drain", &prev);
+    if (rc) return rc;
+    process(op);
+    while (op->count > 0 && !op->failed) {
+        wait_work(op, -1);
+        process(op);
+    }
+    leave(prev);
+    return op->failed ? AW_EFAILED : 0;
+}
+
+size_t aw_op_in_flight(const aw_op *op) { return op ? op->count : 0; }
+
+int aw_op_fd(aw_op *op) { return op ? op->efd : -1; }
+
+int64_t aw_op_next_timer_ms(aw_op *op)
+{
+    if (!op) return -1;
+    int64_t due = aw__next_due(op);
+    if (due == AW__NO_DEADLINE) return -1;
+    int64_t now = aw__now(op);
+    return due > now ? due - now : 0;
+}
+
+int aw_op_snapshot(aw_op *op,
+                   int (*visit)(void *ctx, void *input, int64_t ts, bool is_watermark),
+                   void *ctx)
+{
+    if (!op) return AW_EINVAL;
+    if (!visit) {
+        set_err(op, "aw_op_snapshot: visit is NULL");
+        return AW_EINVAL;
+    }
+    op->depth++;
+    int rc = 0;
+    for (aw__slot *s = op->head; s && !rc; s = s->next)
+        rc = visit(ctx, s->input, s->ts, s->kind == K_WM);
+    op->depth--;
+    return rc;
+}
+
+const char *aw_op_errmsg(const aw_op *op)
+{
+    return op ? op->errmsg : "operator is NULL";
+}
+
+/* ------------------------------------------------------ life cycle */
+
+static int bad(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+static int check_config(const aw_config *cfg, const aw_function *fn, const aw_sink *sink,
+                        char *err, size_t errlen)
+{
+    if (!cfg) return bad(err, errlen, AW_EINVAL, "aw_op_new: cfg is NULL");
+    if (!fn) return bad(err, errlen, AW_EINVAL, "aw_op_new: fn is NULL");
+    if (!sink) return bad(err, errlen, AW_EINVAL, "aw_op_new: sink is NULL");
+    if (!fn->invoke) return bad(err, errlen, AW_EINVAL, "aw_op_new: fn->invoke is NULL (it is required)");
+    if (!sink->emit) return bad(err, errlen, AW_EINVAL, "aw_op_new: sink->emit is NULL (it is required)");
+    if (cfg->mode != AW_ORDERED && cfg->mode != AW_UNORDERED && cfg->mode != AW_UNORDERED_EVENT_TIME)
+        return bad(err, errlen, AW_EINVAL, "aw_op_new: mode %d is not an aw_mode", (int)cfg->mode);
+    if (cfg->capacity == 0 || cfg->capacity > MAX_CAPACITY)
+        return bad(err, errlen, AW_EINVAL, "aw_op_new: capacity %zu (must be 1 to %zu)",
+                   cfg->capacity, MAX_CAPACITY);
+    if (cfg->timeout_ms < 0)
+        return bad(err, errlen, AW_EINVAL, "aw_op_new: timeout_ms %lld < 0 (0 = none)",
+                   (long long)cfg->timeout_ms);
+    const aw_retry *r = &cfg->retry;
+    if (r->max_attempts < 0 || r->delay_ms < 0 || r->max_delay_ms < 0)
+        return bad(err, errlen, AW_EINVAL, "aw_op_new: retry max_attempts, delay_ms and "
+                   "max_delay_ms must be >= 0 (got %d, %lld, %lld)", r->max_attempts,
+                   (long long)r->delay_ms, (long long)r->max_delay_ms);
+    if (!(r->multiplier >= 0.0) || isinf(r->multiplier))
+        return bad(err, errlen, AW_EINVAL, "aw_op_new: retry multiplier %g (must be 0, 1 or > 1)",
+                   r->multiplier);
+    if (!cfg->clock.now_ms && cfg->clock.ctx)
+        return bad(err, errlen, AW_EINVAL, "aw_op_new: clock.ctx is set but clock.now_ms is NULL");
+    return 0;
+}
+
+static void destroy(aw_op *op)
+{
+    aw__future_free_all(op);
+    if (op->slots) {
+        for (size_t i = 0; i < op->cfg.capacity; i++) free(op->slots[i].msg);
+    }
+    free(op->slots);
+    free(op->heap);
+    if (op->efd >= 0) close(op->efd);
+    free(op);
+}
+
+int aw_op_create(aw_op **out, const aw_config *cfg, const aw_function *fn,
+                 const aw_sink *sink, char *err, size_t errlen)
+{
+    if (err && errlen) err[0] = 0;
+    if (!out) return bad(err, errlen, AW_EINVAL, "aw_op_new: out is NULL");
+    *out = NULL;
+    int rc = check_config(cfg, fn, sink, err, errlen);
+    if (rc) return rc;
+
+    aw_op *op = calloc(1, sizeof *op);
+    if (!op) return bad(err, errlen, AW_ENOMEM, "aw_op_new: out of memory");
+    op->cfg = *cfg;
+    op->fn = *fn;
+    op->sink = *sink;
+    op->default_clock = cfg->clock.now_ms == NULL;
+    op->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    op->slots = calloc(cfg->capacity, sizeof *op->slots);
+    op->heap = calloc(cfg->capacity, sizeof *op->heap);
+    bool ok = op->efd >= 0 && op->slots && op->heap;
+    for (size_t i = 0; ok && i < cfg->capacity; i++) {
+        op->slots[i].heap = -1;
+        op->slots[i].next = op->free_slots;
+        op->free_slots = &op->slots[i];
+        aw_future *f = aw__future_get(op);     /* preallocate: no malloc per record */
+        if (f) aw__future_put(op, f); else ok = false;
+    }
+    if (!ok) {
+        destroy(op);
+        return bad(err, errlen, AW_ENOMEM, "aw_op_new: cannot allocate %zu slots", cfg->capacity);
+    }
+    aw__now(op);
+    if (fn->open && (rc = fn->open(fn->ctx)) != 0) {
+        destroy(op);
+        if (rc > 0) rc = AW_EINVAL;
+        return bad(err, errlen, rc, "aw_op_new: fn->open failed with %s", aw_err_name(rc));
+    }
+    *out = op;
+    return 0;
+}
+
+int aw_op_new(aw_op **out, const aw_config *cfg, const aw_function *fn, const aw_sink *sink)
+{
+    return aw_op_create(out, cfg, fn, sink, NULL, 0);
+}
+
+void aw_op_free(aw_op *op)
+{
+    if (!op) return;
+    if (op->depth > 0 || op->in_free) {
+        set_err(op, "aw_op_free called from inside a callback of the same operator (ignored)");
+        return;
+    }
+    aw_op *prev = aw__owner;
+    aw__owner = op;
+    op->in_free = true;
+    if (op->fn.close) {
+        op->depth++;
+        op->fn.close(op->fn.ctx);
+        op->depth--;
+    }
+    process(op);   /* in_free: completions only mark their slots done */
+    op->depth++;
+    for (aw__slot *s = op->head; s; s = s->next) {
+        if (s->kind != K_REC) continue;
+        aw_future *f = s->fut;
+        if (f && s->state == S_DONE && f->err == 0 && op->sink.release)
+            for (size_t i = 0; i < f->n; i++) op->sink.release(op->sink.ctx, f->res[i]);
+        if (op->sink.discard) op->sink.discard(op->sink.ctx, s->input);
+    }
+    leave(prev);
+    destroy(op);
+}

@@ -1,0 +1,110 @@
+/* Private to the core: the operator's and the future's insides, shared by
+ * op.c (queues, emission), future.c (completion, inbox) and timer.c. */
+#ifndef AW_OP_INT_H
+#define AW_OP_INT_H
+
+#include <stdatomic.h>
+#include "asyncwait.h"
+
+/* Results up to this count are copied into the future itself, so the common
+ * case (one row per lookup) never allocates. */
+#define AW__INLINE_RESULTS 2
+#define AW__NO_DEADLINE INT64_MAX
+
+/* Future states. PENDING -> COMPLETING -> DONE is a completion;
+ * PENDING -> TIMEDOUT (owner) -> LATE (first late completer) is a zombie:
+ * its record already left, the memory waits for the adapter. */
+enum { F_FREE, F_PENDING, F_COMPLETING, F_DONE, F_TIMEDOUT, F_LATE };
+
+typedef struct aw__slot aw__slot;
+
+struct aw_future {
+    _Atomic int state;
+    aw_op *op;
+    aw__slot *slot;          /* NULL once a zombie */
+    aw_future *next;         /* inbox / local queue / free list link */
+    aw_future *all;          /* every future the operator allocated */
+    int err;                 /* 0: results; < 0: failure */
+    size_t n;
+    void **res;              /* inl, or heap when n > AW__INLINE_RESULTS */
+    char *msg;               /* failure message (heap) or NULL */
+    void *inl[AW__INLINE_RESULTS];
+};
+
+enum { S_WAIT, S_RETRY, S_DONE };   /* record states */
+enum { K_REC, K_WM };               /* slot kinds */
+
+struct aw__slot {
+    aw__slot *prev, *next;   /* queue (= push) order; next doubles as free link */
+    aw__slot *tprev, *tnext; /* timeout order; linked while WAIT or RETRY */
+    void *input;
+    int64_t ts;
+    int64_t deadline;        /* op clock, or AW__NO_DEADLINE */
+    int64_t due;             /* retry due time (op clock) */
+    uint64_t push_ns;        /* monotonic, for latency stats */
+    uint64_t seq;            /* push number, for messages */
+    uint64_t seg;            /* event-time segment */
+    aw_future *fut;          /* current attempt; holds results once DONE */
+    int err;                 /* failure to report once DONE */
+    char *msg;
+    int attempt;             /* retries started */
+    int heap;                /* index in the retry heap, -1 if absent */
+    unsigned char kind, state, timed;
+};
+
+/* Latency histogram: 8 sub-buckets per power of two of nanoseconds. */
+#define AW__HIST_BUCKETS (64 * 8)
+
+struct aw_op {
+    aw_config cfg;
+    aw_function fn;
+    aw_sink sink;
+    bool default_clock;
+
+    aw__slot *slots, *free_slots;
+    aw__slot *head, *tail;       /* queue order */
+    aw__slot *thead, *ttail;     /* timeout order */
+    aw__slot **heap;             /* retry min-heap on due */
+    size_t nheap;
+    size_t count;                /* records + watermarks in flight */
+    uint64_t seq, cur_seg, next_seg;
+
+    aw_future *free_futs, *all_futs;
+    aw_future *lhead, *ltail;    /* completions made on the owner thread */
+    _Atomic(aw_future *) inbox;  /* completions from other threads (LIFO) */
+    _Atomic int wake;            /* 1: the eventfd was written and not yet read */
+    int efd;
+
+    int64_t now;                 /* op clock, cached per call */
+    int depth;                   /* > 0 inside a user callback */
+    bool failed, in_free;
+    uint64_t left;               /* records + watermarks that left, ever */
+
+    uint64_t pushed, emitted, nfailed, timed_out, retried, late, watermarks;
+    uint64_t hist[AW__HIST_BUCKETS];
+    uint64_t nhist, max_ns;
+    char errmsg[256];
+};
+
+/* future.c */
+aw_future *aw__future_get(aw_op *op);
+void aw__future_put(aw_op *op, aw_future *f);
+void aw__future_free_all(aw_op *op);
+aw_future *aw__inbox_take(aw_op *op);     /* the whole inbox, FIFO */
+extern _Thread_local aw_op *aw__owner;    /* op whose call runs on this thread */
+
+/* timer.c */
+void aw__tlist_add(aw_op *op, aw__slot *s);
+void aw__tlist_del(aw_op *op, aw__slot *s);
+void aw__heap_push(aw_op *op, aw__slot *s);
+void aw__heap_del(aw_op *op, aw__slot *s);
+aw__slot *aw__heap_top(aw_op *op);
+int64_t aw__next_due(aw_op *op);          /* AW__NO_DEADLINE if none */
+int64_t aw__retry_delay(const aw_retry *r, int attempt);
+uint64_t aw__mono_ns(void);
+int64_t aw__now(aw_op *op);               /* refreshes op->now */
+
+/* stats.c */
+void aw__hist_add(aw_op *op, uint64_t ns);
+
+#endif

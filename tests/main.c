@@ -1,0 +1,46 @@
+/* The test runner: one CUnit registry built from tests/test_list.h.
+ * Usage: run_tests [suite[,suite...]] */
+#include <stdio.h>
+#include <string.h>
+#include <CUnit/Basic.h>
+
+#define AW_SUITE(name) extern CU_TestInfo aw_tests_##name[];
+#include "test_list.h"
+#undef AW_SUITE
+
+static int wanted(const char *filter, const char *name)
+{
+    if (!filter || !*filter) return 1;
+    size_t n = strlen(name);
+    for (const char *p = filter; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == filter || p[-1] == ',') && (p[n] == 0 || p[n] == ','))
+            return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *filter = argc > 1 ? argv[1] : NULL;
+    if (CU_initialize_registry() != CUE_SUCCESS) return 2;
+    CU_SuiteInfo suites[] = {
+#define AW_SUITE(name) { #name, NULL, NULL, NULL, NULL, aw_tests_##name },
+#include "test_list.h"
+#undef AW_SUITE
+        CU_SUITE_INFO_NULL
+    };
+    CU_SuiteInfo chosen[sizeof suites / sizeof suites[0]];
+    size_t k = 0;
+    for (size_t i = 0; suites[i].pName; i++)
+        if (wanted(filter, suites[i].pName)) chosen[k++] = suites[i];
+    chosen[k] = (CU_SuiteInfo)CU_SUITE_INFO_NULL;
+    if (k == 0) { fprintf(stderr, "no suite matches '%s'\n", filter); return 2; }
+    if (CU_register_suites(chosen) != CUE_SUCCESS) return 2;
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_tests_failed();
+    unsigned ran = CU_get_number_of_tests_run();
+    unsigned afailed = CU_get_number_of_failures();
+    printf("\n%u passed, %u failed\n", ran - failed, failed);
+    CU_cleanup_registry();
+    return (failed || afailed) ? 1 : 0;
+}
