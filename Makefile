@@ -41,7 +41,8 @@ HEADERS  = lib/asyncwait.h $(wildcard lib/pool.h lib/lookup.h adapters/*.h) \
            $(wildcard adapters/sqlite/*.h)
 VERSION  = $(shell sed -n 's/^\#define AW_VERSION_STRING "\(.*\)"/\1/p' lib/asyncwait.h)
 
-.PHONY: all test test-asan test-tsan test-all bench demo install uninstall clean examples
+SHELL = /bin/bash
+.PHONY: deps all test test-asan test-tsan test-all bench demo install uninstall clean examples
 
 all: $(LIB) $(PC) examples
 
@@ -69,8 +70,13 @@ $(PC): lib/asyncwait.h
 	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: asyncwait\nDescription: Flink-style async I/O operator for C\nVersion: %s\nCflags: -I$${includedir}/asyncwait\nLibs: -L$${libdir} -lasyncwait\nLibs.private: %s -lpthread -lm\n' \
 	    '$(PREFIX)' '$(VERSION)' '$(SQLITE_LIBS)' > $@
 
-# The README's test command. TESTS=suite[,suite] runs a subset.
-test: $(TEST_BIN)
+deps:
+	scripts/deps.sh build
+
+# The README's test command: installs missing packages, builds, runs every
+# suite. TESTS=suite[,suite] runs a subset.
+test: deps
+	$(MAKE) $(TEST_BIN)
 	$(TEST_BIN) $(TESTS)
 
 test-asan:
@@ -80,7 +86,7 @@ test-tsan:
 test-all: test test-asan test-tsan
 
 bench: $(BUILD)/examples/bench_core
-	$(BUILD)/examples/bench_core
+	$(BUILD)/examples/bench_core $(BENCH_ARGS)
 
 install: $(LIB) $(PC)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/asyncwait $(DESTDIR)$(PREFIX)/lib/pkgconfig
@@ -95,3 +101,10 @@ uninstall:
 clean:
 	rm -rf build
 .SECONDARY:
+
+# The README's demo command (the SQLite demo replaces the core benchmark
+# here once it lands).
+demo:
+	scripts/deps.sh build demo
+	$(MAKE) $(BUILD)/examples/bench_core
+	$(BUILD)/examples/bench_core

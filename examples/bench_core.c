@@ -66,6 +66,7 @@ typedef struct ring {
     size_t mask;
     _Atomic size_t head, tail;   /* head: next to read; tail: next to write */
     _Atomic int stop;
+    pthread_t th;
 } ring;
 
 static void ring_invoke(void *ctx, void *input, aw_future *f)
@@ -99,6 +100,15 @@ static void *ring_completer(void *arg)
     return NULL;
 }
 
+/* fn.close: a completion in progress may still touch the operator, so
+ * the completer must be joined before aw_op_free goes on. */
+static void ring_close(void *ctx)
+{
+    ring *r = ctx;
+    atomic_store(&r->stop, 1);
+    pthread_join(r->th, NULL);
+}
+
 /* ------------------------------- (c) timer thread, fixed latency L */
 
 typedef struct delayed {
@@ -110,6 +120,7 @@ typedef struct delayed {
     size_t cap, head, len;
     double latency;
     int stop;
+    pthread_t th;
 } delayed;
 
 static void delayed_invoke(void *ctx, void *input, aw_future *f)
@@ -156,6 +167,16 @@ static void *delayed_timer(void *arg)
     }
     pthread_mutex_unlock(&d->mu);
     return NULL;
+}
+
+static void delayed_close(void *ctx)
+{
+    delayed *d = ctx;
+    pthread_mutex_lock(&d->mu);
+    d->stop = 1;
+    pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    pthread_join(d->th, NULL);
 }
 
 /* ------------------------------------------------------------ runner */
@@ -215,12 +236,9 @@ int main(int argc, char **argv)
         ring rg = { .mask = 2 * cap - 1 };
         rg.slot = calloc(2 * cap, sizeof *rg.slot);
         rg.input = calloc(2 * cap, sizeof *rg.input);
-        pthread_t th;
-        pthread_create(&th, NULL, ring_completer, &rg);
-        aw_function fn = { .ctx = &rg, .invoke = ring_invoke };
+        pthread_create(&rg.th, NULL, ring_completer, &rg);
+        aw_function fn = { .ctx = &rg, .invoke = ring_invoke, .close = ring_close };
         result r = run(modes[m], cap, nb, fn);
-        atomic_store(&rg.stop, 1);
-        pthread_join(th, NULL);
         free(rg.slot);
         free(rg.input);
         failures += r.bad != 0;
@@ -245,15 +263,9 @@ int main(int argc, char **argv)
                 d.fut = calloc(d.cap, sizeof *d.fut);
                 d.input = calloc(d.cap, sizeof *d.input);
                 d.due = calloc(d.cap, sizeof *d.due);
-                pthread_t th;
-                pthread_create(&th, NULL, delayed_timer, &d);
-                aw_function fn = { .ctx = &d, .invoke = delayed_invoke };
+                pthread_create(&d.th, NULL, delayed_timer, &d);
+                aw_function fn = { .ctx = &d, .invoke = delayed_invoke, .close = delayed_close };
                 result r = run(modes[m], caps[ci], n, fn);
-                pthread_mutex_lock(&d.mu);
-                d.stop = 1;
-                pthread_cond_signal(&d.cv);
-                pthread_mutex_unlock(&d.mu);
-                pthread_join(th, NULL);
                 free(d.fut); free(d.input); free(d.due);
                 pthread_cond_destroy(&d.cv);
                 pthread_mutex_destroy(&d.mu);

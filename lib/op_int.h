@@ -52,6 +52,11 @@ struct aw__slot {
     unsigned char kind, state, timed;
 };
 
+/* One record in AW__SAMPLE has its push-to-emit latency measured. */
+#ifndef AW__SAMPLE
+#define AW__SAMPLE 4
+#endif
+
 /* Latency histogram: 8 sub-buckets per power of two of nanoseconds. */
 #define AW__HIST_BUCKETS (64 * 8)
 
