@@ -54,7 +54,9 @@ extern "C" {
     XX(EALREADY,  -7, "future already completed")                           \
     XX(ECONN,     -8, "connection to the store failed or was lost")         \
     XX(EQUERY,    -9, "query failed")                                       \
-    XX(ECONFIG,  -10, "bad configuration")
+    XX(ECONFIG,  -10, "bad configuration")                                  \
+    XX(ECORRUPT, -11, "checkpoint is truncated, corrupted or not a checkpoint") \
+    XX(EIO,      -12, "input/output error")
 
 enum {
 #define AW__ERR(name, val, s) AW_##name = (val),

@@ -219,8 +219,12 @@ static void on_timeout(aw_op *op, aw__slot *s)
     aw__tlist_del(op, s);
     op->timed_out++;
     if (s->state == S_RETRY) {
-        /* Between attempts: give fn.timeout a fresh future to complete. */
         aw__heap_del(op, s);
+        if (!op->fn.timeout) {   /* no attempt running: nothing to orphan */
+            finish(op, s, AW_ETIMEDOUT, NULL);
+            return;
+        }
+        /* Between attempts: give fn.timeout a fresh future to complete. */
         aw_future *f = aw__future_get(op);
         if (!f) { finish(op, s, AW_ENOMEM, NULL); return; }
         f->slot = s;
