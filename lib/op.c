@@ -544,7 +544,7 @@ static int check_config(const aw_config *cfg, const aw_function *fn, const aw_si
         return bad(err, errlen, AW_EINVAL, "aw_op_new: retry max_attempts, delay_ms and "
                    "max_delay_ms must be >= 0 (got %d, %lld, %lld)", r->max_attempts,
                    (long long)r->delay_ms, (long long)r->max_delay_ms);
-    if (!(r->multiplier >= 0.0) || isinf(r->multiplier))
+    if (!(r->multiplier == 0.0 || r->multiplier >= 1.0) || isinf(r->multiplier))
         return bad(err, errlen, AW_EINVAL, "aw_op_new: retry multiplier %g (must be 0, 1 or > 1)",
                    r->multiplier);
     if (!cfg->clock.now_ms && cfg->clock.ctx)
