@@ -1,22 +1,19 @@
 /* The operator: slots in queue order, the three emission disciplines, the
  * owner's processing loop, timeouts and retries. See docs/design.md. */
 #include <limits.h>
-#include <math.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 #include "op_int.h"
 
-#define MAX_CAPACITY ((size_t)1 << 30)
 #ifndef SPIN_NS
 #define SPIN_NS 20000u
 #endif
 
-static void set_err(aw_op *op, const char *fmt, ...)
+void aw__set_err(aw_op *op, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -120,7 +117,7 @@ static void fail_op(aw_op *op, const aw__slot *s)
 {
     char buf[96];
     op->failed = true;
-    set_err(op, "record #%llu (input %p) failed with %s: %s; the operator has failed "
+    aw__set_err(op, "record #%llu (input %p) failed with %s: %s; the operator has failed "
             "(set sink.error to receive failures per record)",
             (unsigned long long)s->seq, s->input, aw_err_name(s->err),
             fail_text(op, s, buf, sizeof buf));
@@ -271,7 +268,7 @@ static bool run_timers(aw_op *op)
 }
 
 /* Handles every settled future and due timer until none is left. */
-static void process(aw_op *op)
+void aw__process(aw_op *op)
 {
     for (;;) {
         aw_future *f = op->lhead;
@@ -340,7 +337,7 @@ static int enter(aw_op *op, const char *fn, aw_op **prev)
 {
     if (!op) return AW_EINVAL;
     if (op->depth > 0 || op->in_free) {
-        set_err(op, "%s called from inside a callback of the same operator", fn);
+        aw__set_err(op, "%s called from inside a callback of the same operator", fn);
         return AW_EINVAL;
     }
     if (op->failed) return AW_EFAILED;
@@ -395,20 +392,20 @@ static int push_common(aw_op *op, void *input, int64_t ts, unsigned char kind,
     aw_op *prev;
     int rc = enter(op, fn, &prev);
     if (rc) return rc;
-    process(op);
+    aw__process(op);
     while (!op->failed && op->count == op->cfg.capacity) {
         if (!block) {
             rc = AW_EAGAIN;
-            set_err(op, "%s: operator is full (%zu in flight)", fn, op->count);
+            aw__set_err(op, "%s: operator is full (%zu in flight)", fn, op->count);
             break;
         }
         wait_work(op, -1);
-        process(op);
+        aw__process(op);
     }
     if (op->failed) rc = AW_EFAILED;
     if (rc == 0) {
         accept(op, input, ts, kind);
-        process(op);
+        aw__process(op);
     }
     leave(prev);
     return rc;
@@ -427,7 +424,7 @@ int aw_op_try_push(aw_op *op, void *input, int64_t ts)
 int aw_op_watermark(aw_op *op, int64_t ts)
 {
     if (op && op->cfg.mode == AW_UNORDERED && op->depth == 0) {
-        set_err(op, "aw_op_watermark: AW_UNORDERED has no watermarks "
+        aw__set_err(op, "aw_op_watermark: AW_UNORDERED has no watermarks "
                 "(use AW_UNORDERED_EVENT_TIME)");
         return AW_EINVAL;
     }
@@ -437,7 +434,7 @@ int aw_op_watermark(aw_op *op, int64_t ts)
 int aw_op_poll(aw_op *op, int timeout_ms)
 {
     if (op && timeout_ms < -1) {
-        set_err(op, "aw_op_poll: timeout_ms %d (use -1 for no limit)", timeout_ms);
+        aw__set_err(op, "aw_op_poll: timeout_ms %d (use -1 for no limit)", timeout_ms);
         return AW_EINVAL;
     }
     aw_op *prev;
@@ -445,7 +442,7 @@ int aw_op_poll(aw_op *op, int timeout_ms)
     if (rc) return rc;
     uint64_t before = op->left, start = 0;
     rearm(op);
-    process(op);
+    aw__process(op);
     while (op->left == before && op->count > 0 && !op->failed && timeout_ms != 0) {
         int64_t remain = -1;
         if (timeout_ms > 0) {
@@ -454,7 +451,7 @@ int aw_op_poll(aw_op *op, int timeout_ms)
             if (remain <= 0) break;
         }
         wait_work(op, remain);
-        process(op);
+        aw__process(op);
     }
     rc = op->failed ? AW_EFAILED : (int)(op->left - before);
     leave(prev);
@@ -466,10 +463,10 @@ int aw_op_drain(aw_op *op)
     aw_op *prev;
     int rc = enter(op, "aw_op_drain", &prev);
     if (rc) return rc;
-    process(op);
+    aw__process(op);
     while (op->count > 0 && !op->failed) {
         wait_work(op, -1);
-        process(op);
+        aw__process(op);
     }
     leave(prev);
     return op->failed ? AW_EFAILED : 0;
@@ -494,7 +491,7 @@ int aw_op_snapshot(aw_op *op,
 {
     if (!op) return AW_EINVAL;
     if (!visit) {
-        set_err(op, "aw_op_snapshot: visit is NULL");
+        aw__set_err(op, "aw_op_snapshot: visit is NULL");
         return AW_EINVAL;
     }
     op->depth++;
@@ -508,131 +505,4 @@ int aw_op_snapshot(aw_op *op,
 const char *aw_op_errmsg(const aw_op *op)
 {
     return op ? op->errmsg : "operator is NULL";
-}
-
-/* ------------------------------------------------------ life cycle */
-
-static int bad(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-static int check_config(const aw_config *cfg, const aw_function *fn, const aw_sink *sink,
-                        char *err, size_t errlen)
-{
-    if (!cfg) return bad(err, errlen, AW_EINVAL, "aw_op_new: cfg is NULL");
-    if (!fn) return bad(err, errlen, AW_EINVAL, "aw_op_new: fn is NULL");
-    if (!sink) return bad(err, errlen, AW_EINVAL, "aw_op_new: sink is NULL");
-    if (!fn->invoke) return bad(err, errlen, AW_EINVAL, "aw_op_new: fn->invoke is NULL (it is required)");
-    if (!sink->emit) return bad(err, errlen, AW_EINVAL, "aw_op_new: sink->emit is NULL (it is required)");
-    if (cfg->mode != AW_ORDERED && cfg->mode != AW_UNORDERED && cfg->mode != AW_UNORDERED_EVENT_TIME)
-        return bad(err, errlen, AW_EINVAL, "aw_op_new: mode %d is not an aw_mode", (int)cfg->mode);
-    if (cfg->capacity == 0 || cfg->capacity > MAX_CAPACITY)
-        return bad(err, errlen, AW_EINVAL, "aw_op_new: capacity %zu (must be 1 to %zu)",
-                   cfg->capacity, MAX_CAPACITY);
-    if (cfg->timeout_ms < 0)
-        return bad(err, errlen, AW_EINVAL, "aw_op_new: timeout_ms %lld < 0 (0 = none)",
-                   (long long)cfg->timeout_ms);
-    const aw_retry *r = &cfg->retry;
-    if (r->max_attempts < 0 || r->delay_ms < 0 || r->max_delay_ms < 0)
-        return bad(err, errlen, AW_EINVAL, "aw_op_new: retry max_attempts, delay_ms and "
-                   "max_delay_ms must be >= 0 (got %d, %lld, %lld)", r->max_attempts,
-                   (long long)r->delay_ms, (long long)r->max_delay_ms);
-    if (!(r->multiplier == 0.0 || r->multiplier >= 1.0) || isinf(r->multiplier))
-        return bad(err, errlen, AW_EINVAL, "aw_op_new: retry multiplier %g (must be 0, 1 or > 1)",
-                   r->multiplier);
-    if (!cfg->clock.now_ms && cfg->clock.ctx)
-        return bad(err, errlen, AW_EINVAL, "aw_op_new: clock.ctx is set but clock.now_ms is NULL");
-    return 0;
-}
-
-static void destroy(aw_op *op)
-{
-    aw__future_free_all(op);
-    if (op->slots) {
-        for (size_t i = 0; i < op->cfg.capacity; i++) free(op->slots[i].msg);
-    }
-    free(op->slots);
-    free(op->heap);
-    if (op->efd >= 0) close(op->efd);
-    free(op);
-}
-
-int aw_op_create(aw_op **out, const aw_config *cfg, const aw_function *fn,
-                 const aw_sink *sink, char *err, size_t errlen)
-{
-    if (err && errlen) err[0] = 0;
-    if (!out) return bad(err, errlen, AW_EINVAL, "aw_op_new: out is NULL");
-    *out = NULL;
-    int rc = check_config(cfg, fn, sink, err, errlen);
-    if (rc) return rc;
-
-    aw_op *op = calloc(1, sizeof *op);
-    if (!op) return bad(err, errlen, AW_ENOMEM, "aw_op_new: out of memory");
-    op->cfg = *cfg;
-    op->fn = *fn;
-    op->sink = *sink;
-    op->default_clock = cfg->clock.now_ms == NULL;
-    op->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    op->slots = calloc(cfg->capacity, sizeof *op->slots);
-    op->heap = calloc(cfg->capacity, sizeof *op->heap);
-    bool ok = op->efd >= 0 && op->slots && op->heap;
-    for (size_t i = 0; ok && i < cfg->capacity; i++) {
-        op->slots[i].heap = -1;
-        op->slots[i].next = op->free_slots;
-        op->free_slots = &op->slots[i];
-        aw_future *f = aw__future_get(op);     /* preallocate: no malloc per record */
-        if (f) aw__future_put(op, f); else ok = false;
-    }
-    if (!ok) {
-        destroy(op);
-        return bad(err, errlen, AW_ENOMEM, "aw_op_new: cannot allocate %zu slots", cfg->capacity);
-    }
-    aw__now(op);
-    if (fn->open && (rc = fn->open(fn->ctx)) != 0) {
-        destroy(op);
-        if (rc > 0) rc = AW_EINVAL;
-        return bad(err, errlen, rc, "aw_op_new: fn->open failed with %s", aw_err_name(rc));
-    }
-    *out = op;
-    return 0;
-}
-
-int aw_op_new(aw_op **out, const aw_config *cfg, const aw_function *fn, const aw_sink *sink)
-{
-    return aw_op_create(out, cfg, fn, sink, NULL, 0);
-}
-
-void aw_op_free(aw_op *op)
-{
-    if (!op) return;
-    if (op->depth > 0 || op->in_free) {
-        set_err(op, "aw_op_free called from inside a callback of the same operator (ignored)");
-        return;
-    }
-    aw_op *prev = aw__owner;
-    aw__owner = op;
-    op->in_free = true;
-    if (op->fn.close) {
-        op->depth++;
-        op->fn.close(op->fn.ctx);
-        op->depth--;
-    }
-    process(op);   /* in_free: completions only mark their slots done */
-    op->depth++;
-    for (aw__slot *s = op->head; s; s = s->next) {
-        if (s->kind != K_REC) continue;
-        aw_future *f = s->fut;
-        if (f && s->state == S_DONE && f->err == 0 && op->sink.release)
-            for (size_t i = 0; i < f->n; i++) op->sink.release(op->sink.ctx, f->res[i]);
-        if (op->sink.discard) op->sink.discard(op->sink.ctx, s->input);
-    }
-    leave(prev);
-    destroy(op);
 }

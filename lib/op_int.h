@@ -91,6 +91,10 @@ struct aw_op {
     char errmsg[256];
 };
 
+/* op.c */
+void aw__process(aw_op *op);              /* handle every settled future and due timer */
+void aw__set_err(aw_op *op, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* future.c */
 aw_future *aw__future_get(aw_op *op);
 void aw__future_put(aw_op *op, aw_future *f);
