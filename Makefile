@@ -108,3 +108,39 @@ demo:
 	scripts/deps.sh build demo
 	$(MAKE) $(BUILD)/examples/bench_core
 	$(BUILD)/examples/bench_core
+
+# ----------------------------------------------------------------- tools
+# aw-enrich: the command-line filter (tools/aw-enrich, docs/aw-enrich.md).
+ENRICH_SRC = $(wildcard tools/aw-enrich/*.c)
+ENRICH_OBJ = $(ENRICH_SRC:%.c=$(BUILD)/obj/%.o)
+ENRICH_BIN = $(BUILD)/bin/aw-enrich
+ENRICH_LIBS = -lcsv -ljansson
+TOOLS = $(ENRICH_BIN)
+
+.PHONY: tools install-tools uninstall-tools test-enrich
+# aw-enrich needs the lookup interface and the adapter registry (issue 4).
+ifeq ($(words $(wildcard lib/lookup.h adapters/adapter.h)),2)
+all: tools
+install: install-tools
+endif
+uninstall: uninstall-tools
+
+tools: $(TOOLS)
+
+$(ENRICH_OBJ): $(wildcard tools/aw-enrich/*.h)
+
+$(ENRICH_BIN): $(ENRICH_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $(ENRICH_OBJ) $(LIB) $(ENRICH_LIBS) $(LIBS) -o $@
+
+install-tools: $(TOOLS)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+
+uninstall-tools:
+	rm -f $(DESTDIR)$(PREFIX)/bin/aw-enrich
+
+# Shell-driven: aw-enrich against a SQLite file the script builds, checked
+# against the sqlite3 CLI. Ends with "N passed, N failed".
+test-enrich: $(ENRICH_BIN)
+	tests/test_aw_enrich.sh $(ENRICH_BIN)

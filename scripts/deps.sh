@@ -2,7 +2,7 @@
 # Installs the Debian packages asyncwait needs, only those missing.
 # Usage: scripts/deps.sh [group...]   groups: build (default), demo, mysql
 set -euo pipefail
-pkgs=(build-essential pkg-config libcunit1-dev libsqlite3-dev sqlite3)
+pkgs=(build-essential pkg-config libcunit1-dev libsqlite3-dev sqlite3 libcsv-dev libjansson-dev)
 for g in "$@"; do
     case "$g" in
         build) ;;
