@@ -119,7 +119,7 @@ TOOLS = $(ENRICH_BIN)
 
 .PHONY: tools install-tools uninstall-tools test-enrich
 # aw-enrich needs the lookup interface and the adapter registry (issue 4).
-ifeq ($(words $(wildcard lib/lookup.h adapters/adapter.h)),2)
+ifneq ($(wildcard tools/aw-enrich/main.c),)
 all: tools
 install: install-tools
 endif

@@ -11,7 +11,7 @@
 #include "asyncwait.h"
 
 #define AW__FAIL(...) do {                                                   \
-        char aw__m[512];                                                     \
+        char aw__m[1024];                                                     \
         snprintf(aw__m, sizeof aw__m, __VA_ARGS__);                          \
         CU_assertImplementation(CU_FALSE, __LINE__, aw__m, __FILE__, "", CU_FALSE); \
     } while (0)
@@ -29,7 +29,7 @@
 #define ASSERT_STR_CONTAINS(hay, needle) do {                                \
         const char *aw__h = (hay), *aw__n = (needle);                        \
         if (!aw__h || !strstr(aw__h, aw__n))                                 \
-            AW__FAIL("%s contains \"%s\": got \"%s\"", #hay, aw__n, aw__h ? aw__h : "(null)"); \
+            AW__FAIL("%s contains \"%.200s\": got \"%.400s\"", #hay, aw__n, aw__h ? aw__h : "(null)"); \
         else CU_PASS(#hay " contains " #needle);                             \
     } while (0)
 

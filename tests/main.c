@@ -5,8 +5,11 @@
 #include <CUnit/Basic.h>
 
 #define AW_SUITE(name) extern CU_TestInfo aw_tests_##name[];
+#define AW_SUITE_FIXTURE(name) AW_SUITE(name) \
+    int aw_##name##_suite_init(void); int aw_##name##_suite_clean(void);
 #include "test_list.h"
 #undef AW_SUITE
+#undef AW_SUITE_FIXTURE
 
 static int wanted(const char *filter, const char *name)
 {
@@ -24,8 +27,11 @@ int main(int argc, char **argv)
     if (CU_initialize_registry() != CUE_SUCCESS) return 2;
     CU_SuiteInfo suites[] = {
 #define AW_SUITE(name) { #name, NULL, NULL, NULL, NULL, aw_tests_##name },
+#define AW_SUITE_FIXTURE(name) \
+        { #name, aw_##name##_suite_init, aw_##name##_suite_clean, NULL, NULL, aw_tests_##name },
 #include "test_list.h"
 #undef AW_SUITE
+#undef AW_SUITE_FIXTURE
         CU_SUITE_INFO_NULL
     };
     CU_SuiteInfo chosen[sizeof suites / sizeof suites[0]];

@@ -1,4 +1,7 @@
 /* Every suite, one line each: AW_SUITE(name) expects a
- * CU_TestInfo aw_tests_<name>[] in tests/test_<name>.c. */
+ * CU_TestInfo aw_tests_<name>[] in tests/test_<name>.c; AW_SUITE_FIXTURE
+ * also int aw_<name>_suite_init(void) and aw_<name>_suite_clean(void). */
 AW_SUITE(op)
 AW_SUITE(threads)
+AW_SUITE(pool)
+AW_SUITE_FIXTURE(sqlite)

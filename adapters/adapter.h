@@ -1,0 +1,48 @@
+/*
+ * adapter.h -- open a store adapter from a URI and get the aw_function the
+ * operator needs. The scheme picks the adapter (one table, in
+ * adapters/registry.c):
+ *
+ *   sqlite:///abs/path.db?threads=4      SQLite through the thread pool
+ *   sqlite:relative.db?threads=4         (adapters/sqlite/sqlite.h)
+ *
+ * Life cycle: aw_adapter_open -> aw_op_new(..., aw_adapter_function(a), ...)
+ * -> ... -> aw_op_free(op) -> aw_adapter_close(a). Free the operator first:
+ * its aw_op_free calls the function's close, which stops the adapter's
+ * threads and fails what they had queued with AW_ECLOSED.
+ */
+#ifndef AW_ADAPTER_H
+#define AW_ADAPTER_H
+
+#include "asyncwait.h"
+#include "lookup.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct aw_adapter aw_adapter;
+
+/* Opens the adapter uri names, running lookup (copied; its ctx is not
+ * owned) for every record. Connects, prepares lookup->sql, and reports
+ * every configuration mistake here, in words, in err (errlen bytes; may be
+ * NULL): unknown scheme or parameter, missing file, SQL that does not
+ * prepare, ... Returns 0 with *out set, or AW_EINVAL (a NULL argument),
+ * AW_ECONFIG (the URI or lookup is wrong), AW_ECONN (cannot connect),
+ * AW_EQUERY (the SQL does not prepare), AW_ENOMEM. */
+int aw_adapter_open(aw_adapter **out, const char *uri, const aw_lookup *lookup,
+                    char *err, size_t errlen);
+
+/* The function to pass to aw_op_new. Owned by the adapter; NULL for NULL. */
+const aw_function *aw_adapter_function(aw_adapter *a);
+
+/* The scheme the adapter was opened with ("sqlite"); "" for NULL. */
+const char *aw_adapter_scheme(const aw_adapter *a);
+
+/* Stops the adapter and frees it. Accepts NULL. */
+void aw_adapter_close(aw_adapter *a);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,44 @@
+/* For adapter implementations only: the adapter object every adapter
+ * returns, and the URI pieces the registry parses for them. */
+#ifndef AW_ADAPTER_INT_H
+#define AW_ADAPTER_INT_H
+
+#include "adapter.h"
+
+struct aw_adapter {
+    const char *scheme;
+    void *impl;
+    const aw_function *fn;
+    void (*close)(void *impl);
+};
+
+#define AW_URI_MAX_PARAMS 32
+
+/* scheme:[//[user[:pass]@]host[:port]]path?k=v&... with %XX decoded. */
+typedef struct aw_uri {
+    char *scheme, *user, *pass, *host, *path;   /* NULL when absent */
+    int port;                                   /* 0 when absent */
+    bool has_authority;                         /* "//" present */
+    int nparams;
+    char *key[AW_URI_MAX_PARAMS], *val[AW_URI_MAX_PARAMS];
+    bool used[AW_URI_MAX_PARAMS];
+    char *buf;
+} aw_uri;
+
+int aw__uri_parse(aw_uri *u, const char *uri, char *err, size_t errlen);
+void aw__uri_free(aw_uri *u);
+/* Parameter value (marks it used), or NULL. */
+const char *aw__uri_param(aw_uri *u, const char *key);
+/* Parses a size parameter in [min, max]; 0 if absent (def kept). */
+int aw__uri_size(aw_uri *u, const char *key, size_t min, size_t max, size_t *out,
+                 char *err, size_t errlen);
+/* AW_ECONFIG naming the first parameter no adapter asked for. */
+int aw__uri_check_unused(aw_uri *u, const char *known, char *err, size_t errlen);
+int aw__adapter_err(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Each adapter's entry, listed in registry.c. */
+int aw__sqlite_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup,
+                        char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,227 @@
+/* SQLite through the pool: each worker owns a connection and a statement
+ * prepared once; a call binds, steps the rows into results and completes
+ * the future. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../adapter_int.h"
+#include "pool.h"
+#include "sqlite/sqlite.h"
+
+typedef struct sq_adapter {
+    aw_adapter base;
+    aw_sqlite_config cfg;
+    char *path;
+    aw_lookup lookup;
+    aw_pool *pool;
+} sq_adapter;
+
+typedef struct sq_conn {
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+    aw_params *params;
+    aw_row *row;
+    aw_results *res;
+} sq_conn;
+
+static void sq_disconnect(void *ctx, void *c)
+{
+    sq_conn *k = c;
+    if (!k) return;
+    sqlite3_finalize(k->stmt);
+    sqlite3_close(k->db);
+    aw_params_free(k->params);
+    aw_row_free(k->row);
+    aw_results_free(k->res);
+    free(k);
+}
+
+static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
+{
+    sq_adapter *a = ctx;
+    sq_conn *k = calloc(1, sizeof *k);
+    if (!k) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    int flags = SQLITE_OPEN_NOMUTEX | (a->cfg.readwrite ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY);
+    int rc = sqlite3_open_v2(a->path, &k->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        aw__adapter_err(err, errlen, AW_ECONN, "cannot open SQLite database '%s': %s", a->path,
+                        k->db ? sqlite3_errmsg(k->db) : sqlite3_errstr(rc));
+        sq_disconnect(ctx, k);
+        return AW_ECONN;
+    }
+    if (a->cfg.busy_timeout_ms > 0) sqlite3_busy_timeout(k->db, a->cfg.busy_timeout_ms);
+    if (a->cfg.on_connect) {
+        char msg[200] = "";
+        rc = a->cfg.on_connect(a->cfg.on_connect_ctx, k->db, msg, sizeof msg);
+        if (rc < 0) {
+            aw__adapter_err(err, errlen, rc, "on_connect failed for '%s': %s", a->path,
+                            msg[0] ? msg : aw_strerror(rc));
+            sq_disconnect(ctx, k);
+            return rc;
+        }
+    }
+    rc = sqlite3_prepare_v3(k->db, a->lookup.sql, -1, SQLITE_PREPARE_PERSISTENT, &k->stmt, NULL);
+    if (rc != SQLITE_OK || !k->stmt) {
+        aw__adapter_err(err, errlen, AW_EQUERY, "SQL does not prepare on '%s': %s (SQL: %s)",
+                        a->path, rc == SQLITE_OK ? "empty statement" : sqlite3_errmsg(k->db),
+                        a->lookup.sql);
+        sq_disconnect(ctx, k);
+        return AW_EQUERY;
+    }
+    int ncol = sqlite3_column_count(k->stmt);
+    k->params = aw_params_new();
+    k->row = aw_row_new(ncol);
+    k->res = aw_results_new();
+    if (!k->params || !k->row || !k->res) {
+        sq_disconnect(ctx, k);
+        return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < ncol; i++) aw_row_set_name(k->row, i, sqlite3_column_name(k->stmt, i));
+    *out = k;
+    return 0;
+}
+
+static int bind_params(sq_conn *k)
+{
+    int n = aw_params_count(k->params), rc = SQLITE_OK;
+    for (int i = 0; i < n && rc == SQLITE_OK; i++) {
+        aw_value v;
+        aw_params_get(k->params, i, &v);
+        switch (v.type) {
+        case AW_VINT64: rc = sqlite3_bind_int64(k->stmt, i + 1, v.i); break;
+        case AW_VDOUBLE: rc = sqlite3_bind_double(k->stmt, i + 1, v.d); break;
+        case AW_VTEXT: rc = sqlite3_bind_text64(k->stmt, i + 1, v.s, v.len, SQLITE_STATIC, SQLITE_UTF8); break;
+        default: rc = sqlite3_bind_null(k->stmt, i + 1); break;
+        }
+    }
+    return rc;
+}
+
+static void fill_row(sq_conn *k)
+{
+    int n = aw_row_columns(k->row);
+    for (int i = 0; i < n; i++) {
+        aw_value v = { .type = AW_VNULL };
+        switch (sqlite3_column_type(k->stmt, i)) {
+        case SQLITE_INTEGER: v.type = AW_VINT64; v.i = sqlite3_column_int64(k->stmt, i); break;
+        case SQLITE_FLOAT: v.type = AW_VDOUBLE; v.d = sqlite3_column_double(k->stmt, i); break;
+        case SQLITE_TEXT:
+        case SQLITE_BLOB:
+            v.type = AW_VTEXT;
+            v.s = (const char *)sqlite3_column_text(k->stmt, i);
+            v.len = (size_t)sqlite3_column_bytes(k->stmt, i);
+            if (!v.s) { v.s = ""; v.len = 0; }
+            break;
+        default: break;
+        }
+        aw_row_set(k->row, i, &v);
+    }
+}
+
+static int sq_call(void *ctx, void *conn, void *input, aw_future *f)
+{
+    sq_adapter *a = ctx;
+    sq_conn *k = conn;
+    const aw_lookup *l = &a->lookup;
+    aw_params_clear(k->params);
+    int rc = l->bind(l->ctx, input, k->params);
+    if (rc < 0) return aw_results_fail(k->res, l, f, rc, "lookup bind callback failed"), 0;
+    sqlite3_reset(k->stmt);
+    sqlite3_clear_bindings(k->stmt);
+    if ((rc = bind_params(k)) != SQLITE_OK) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "cannot bind parameters: %s", sqlite3_errmsg(k->db));
+        aw_results_fail(k->res, l, f, AW_EQUERY, msg);
+        return 0;
+    }
+    while ((rc = sqlite3_step(k->stmt)) == SQLITE_ROW) {
+        fill_row(k);
+        int r = aw_results_add_row(k->res, l, input, k->row);
+        if (r < 0) {
+            sqlite3_reset(k->stmt);
+            aw_results_fail(k->res, l, f, r, "lookup row callback failed");
+            return 0;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "sqlite3_step: %s", sqlite3_errmsg(k->db));
+        sqlite3_reset(k->stmt);
+        aw_results_fail(k->res, l, f, AW_EQUERY, msg);
+        /* A file that went bad cannot serve the next call either. */
+        int prim = rc & 0xff;
+        return prim == SQLITE_IOERR || prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB ? AW_ECONN : 0;
+    }
+    sqlite3_reset(k->stmt);   /* end the read transaction now, not at the next call */
+    aw_results_complete(k->res, l, f);
+    return 0;
+}
+
+static void sq_close(void *impl)
+{
+    sq_adapter *a = impl;
+    aw_pool_free(a->pool);
+    free(a->path);
+    free(a);
+}
+
+int aw_sqlite_open(aw_adapter **out, const aw_sqlite_config *cfg, const aw_lookup *lookup,
+                   char *err, size_t errlen)
+{
+    if (err && errlen) err[0] = 0;
+    if (!out) return aw__adapter_err(err, errlen, AW_EINVAL, "aw_sqlite_open: out is NULL");
+    *out = NULL;
+    if (!cfg || !lookup) return aw__adapter_err(err, errlen, AW_EINVAL, "aw_sqlite_open: cfg or lookup is NULL");
+    if (!lookup->sql || !lookup->bind || !lookup->row)
+        return aw__adapter_err(err, errlen, AW_ECONFIG, "sqlite: lookup->sql, ->bind and ->row are required");
+    if (!cfg->path || !*cfg->path)
+        return aw__adapter_err(err, errlen, AW_ECONFIG, "sqlite: no database path given");
+    sq_adapter *a = calloc(1, sizeof *a);
+    if (!a || !(a->path = strdup(cfg->path))) {
+        free(a);
+        return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    }
+    a->cfg = *cfg;
+    a->cfg.path = a->path;
+    if (!a->cfg.threads) a->cfg.threads = 4;
+    if (!a->cfg.busy_timeout_ms) a->cfg.busy_timeout_ms = 5000;
+    a->lookup = *lookup;
+    aw_pool_config pc = { a->cfg.threads, a->cfg.queue_capacity };
+    aw_sync_client client = { a, sq_connect, sq_call, sq_disconnect };
+    int rc = aw_pool_create(&a->pool, &pc, &client, err, errlen);
+    if (rc) {
+        free(a->path);
+        free(a);
+        return rc;
+    }
+    a->base = (aw_adapter){ "sqlite", a, aw_pool_function(a->pool), sq_close };
+    *out = &a->base;
+    return 0;
+}
+
+#define SQLITE_KNOWN "threads, queue, mode (ro|rw), busy_timeout_ms"
+
+int aw__sqlite_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup,
+                        char *err, size_t errlen)
+{
+    aw_sqlite_config cfg = { 0 };
+    if (u->host || u->user)
+        return aw__adapter_err(err, errlen, AW_ECONFIG, "sqlite URIs name a file: sqlite:///abs/path.db "
+                               "or sqlite:relative.db (a host was given)");
+    if (!u->path || !*u->path)
+        return aw__adapter_err(err, errlen, AW_ECONFIG, "sqlite URI has no file path");
+    cfg.path = u->path;
+    size_t timeout = 0;
+    int rc;
+    if ((rc = aw__uri_size(u, "threads", 1, 1024, &cfg.threads, err, errlen)) ||
+        (rc = aw__uri_size(u, "queue", 1, 1 << 24, &cfg.queue_capacity, err, errlen)) ||
+        (rc = aw__uri_size(u, "busy_timeout_ms", 0, 3600000, &timeout, err, errlen)))
+        return rc;
+    cfg.busy_timeout_ms = aw__uri_param(u, "busy_timeout_ms") ? (timeout ? (int)timeout : -1) : 0;
+    const char *mode = aw__uri_param(u, "mode");
+    if (mode && strcmp(mode, "ro") && strcmp(mode, "rw"))
+        return aw__adapter_err(err, errlen, AW_ECONFIG, "mode=%s: must be ro or rw", mode);
+    cfg.readwrite = mode && !strcmp(mode, "rw");
+    if ((rc = aw__uri_check_unused(u, SQLITE_KNOWN, err, errlen))) return rc;
+    return aw_sqlite_open(out, &cfg, lookup, err, errlen);
+}

@@ -1,0 +1,166 @@
+/* The URI grammar all adapters share, parsed once, so every adapter
+ * reports unknown or malformed parameters the same way. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "adapter_int.h"
+
+int aw__adapter_err(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+static int hexval(int c)
+{
+    return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
+}
+
+/* In place; false on a malformed escape. */
+static bool decode(char *s)
+{
+    char *w = s;
+    for (char *r = s; *r; r++) {
+        if (*r == '%') {
+            int h = hexval((unsigned char)r[1]), l = h < 0 ? -1 : hexval((unsigned char)r[2]);
+            if (l < 0) return false;
+            *w++ = (char)(h * 16 + l);
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = 0;
+    return true;
+}
+
+int aw__uri_parse(aw_uri *u, const char *uri, char *err, size_t errlen)
+{
+    memset(u, 0, sizeof *u);
+    const char *colon = strchr(uri, ':');
+    size_t slen = colon ? (size_t)(colon - uri) : 0;
+    for (size_t i = 0; i < slen; i++)
+        if (!isalnum((unsigned char)uri[i]) && !strchr("+-.", uri[i])) slen = 0;
+    if (slen == 0)
+        return aw__adapter_err(err, errlen, AW_ECONFIG,
+                               "'%s' has no scheme (expected e.g. sqlite:file.db or "
+                               "mysql://user@host/db)", uri);
+    if (!(u->buf = strdup(uri))) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    char *s = u->buf;
+    s[slen] = 0;
+    u->scheme = s;
+    char *rest = s + slen + 1;
+    char *q = strchr(rest, '?');
+    if (q) *q++ = 0;
+    if (rest[0] == '/' && rest[1] == '/') {
+        u->has_authority = true;
+        char *auth = rest + 2, *slash = strchr(auth, '/');
+        if (slash) {
+            /* keep the path's leading '/' by moving the authority left */
+            memmove(auth - 1, auth, (size_t)(slash - auth));
+            slash[-1] = 0;
+            auth--;
+            u->path = slash;
+        }
+        char *at = strrchr(auth, '@');
+        if (at) {
+            *at = 0;
+            u->user = auth;
+            char *pc = strchr(auth, ':');
+            if (pc) { *pc = 0; u->pass = pc + 1; }
+            auth = at + 1;
+        }
+        char *pc = strrchr(auth, ':');
+        if (pc) {
+            *pc = 0;
+            char *end;
+            errno = 0;
+            long port = strtol(pc + 1, &end, 10);
+            if (*end || port <= 0 || port > 65535 || errno) {
+                aw__uri_free(u);
+                return aw__adapter_err(err, errlen, AW_ECONFIG, "bad port '%s' in '%s'", pc + 1, uri);
+            }
+            u->port = (int)port;
+        }
+        if (*auth) u->host = auth;
+    } else if (*rest) {
+        u->path = rest;
+    }
+    while (q && *q) {
+        char *amp = strchr(q, '&');
+        if (amp) *amp = 0;
+        char *eq = strchr(q, '=');
+        if (!eq || eq == q) {
+            aw__adapter_err(err, errlen, AW_ECONFIG, "parameter '%s' in '%s' is not key=value", q, uri);
+            aw__uri_free(u);
+            return AW_ECONFIG;
+        }
+        *eq = 0;
+        if (u->nparams == AW_URI_MAX_PARAMS) {
+            aw__uri_free(u);
+            return aw__adapter_err(err, errlen, AW_ECONFIG, "too many parameters in '%s'", uri);
+        }
+        u->key[u->nparams] = q;
+        u->val[u->nparams] = eq + 1;
+        if (!decode(eq + 1)) {
+            aw__uri_free(u);
+            return aw__adapter_err(err, errlen, AW_ECONFIG, "bad %%-escape in parameter '%s'", q);
+        }
+        u->nparams++;
+        q = amp ? amp + 1 : NULL;
+    }
+    char *parts[] = { u->user, u->pass, u->host, u->path };
+    for (size_t i = 0; i < 4; i++)
+        if (parts[i] && !decode(parts[i])) {
+            aw__uri_free(u);
+            return aw__adapter_err(err, errlen, AW_ECONFIG, "bad %%-escape in '%s'", uri);
+        }
+    return 0;
+}
+
+void aw__uri_free(aw_uri *u)
+{
+    free(u->buf);
+    memset(u, 0, sizeof *u);
+}
+
+const char *aw__uri_param(aw_uri *u, const char *key)
+{
+    const char *v = NULL;
+    for (int i = 0; i < u->nparams; i++)
+        if (!strcmp(u->key[i], key)) { u->used[i] = true; v = u->val[i]; }  /* last wins */
+    return v;
+}
+
+int aw__uri_size(aw_uri *u, const char *key, size_t min, size_t max, size_t *out,
+                 char *err, size_t errlen)
+{
+    const char *v = aw__uri_param(u, key);
+    if (!v) return 0;
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (!*v || *end || errno || v[0] == '-' || x < min || x > max)
+        return aw__adapter_err(err, errlen, AW_ECONFIG, "%s=%s: must be a whole number from %zu to %zu",
+                               key, v, min, max);
+    *out = (size_t)x;
+    return 0;
+}
+
+int aw__uri_check_unused(aw_uri *u, const char *known, char *err, size_t errlen)
+{
+    for (int i = 0; i < u->nparams; i++)
+        if (!u->used[i])
+            return aw__adapter_err(err, errlen, AW_ECONFIG,
+                                   "unknown parameter '%s' in %s URI (known: %s)",
+                                   u->key[i], u->scheme, known);
+    return 0;
+}

@@ -1,0 +1,328 @@
+/* The lookup interface and the SQLite adapter against a real database
+ * file: results equal a plain sqlite3 query, rows, NULLs, embedded NULs,
+ * and a test per configuration mistake that checks its sentence. */
+#include <stdlib.h>
+#include <unistd.h>
+#include "aw_test.h"
+#include "lookup.h"
+#include "sqlite/sqlite.h"
+
+static char g_dir[64], g_db[128];
+
+/* customers(id, name, city): city NULL for ids divisible by 7; items: id % 4
+ * rows per customer; blobs: a text with an embedded NUL. */
+static int make_db(void)
+{
+    snprintf(g_dir, sizeof g_dir, "/tmp/aw_sqlite_XXXXXX");
+    if (!mkdtemp(g_dir)) return -1;
+    snprintf(g_db, sizeof g_db, "%s/test.db", g_dir);
+    sqlite3 *db;
+    if (sqlite3_open(g_db, &db) != SQLITE_OK) return -1;
+    sqlite3_exec(db, "BEGIN; CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT, city TEXT);"
+                     "CREATE TABLE items(cid INTEGER, n INTEGER);"
+                     "CREATE TABLE blobs(id INTEGER PRIMARY KEY, t TEXT);", NULL, NULL, NULL);
+    sqlite3_stmt *c, *it;
+    sqlite3_prepare_v2(db, "INSERT INTO customers VALUES(?,?,?)", -1, &c, NULL);
+    sqlite3_prepare_v2(db, "INSERT INTO items VALUES(?,?)", -1, &it, NULL);
+    for (int i = 1; i <= 20000; i++) {
+        char name[32], city[32];
+        snprintf(name, sizeof name, "customer-%d", i);
+        snprintf(city, sizeof city, "city-%d", i % 97);
+        sqlite3_bind_int(c, 1, i);
+        sqlite3_bind_text(c, 2, name, -1, SQLITE_TRANSIENT);
+        if (i % 7) sqlite3_bind_text(c, 3, city, -1, SQLITE_TRANSIENT); else sqlite3_bind_null(c, 3);
+        sqlite3_step(c);
+        sqlite3_reset(c);
+        for (int k = 0; k < i % 4 && i <= 100; k++) {
+            sqlite3_bind_int(it, 1, i);
+            sqlite3_bind_int(it, 2, k);
+            sqlite3_step(it);
+            sqlite3_reset(it);
+        }
+    }
+    sqlite3_finalize(c);
+    sqlite3_finalize(it);
+    sqlite3_stmt *b;
+    sqlite3_prepare_v2(db, "INSERT INTO blobs VALUES(1, ?)", -1, &b, NULL);
+    sqlite3_bind_text(b, 1, "ab\0cd", 5, SQLITE_STATIC);
+    sqlite3_step(b);
+    sqlite3_finalize(b);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(db);
+    return 0;
+}
+
+static int rm_db(void)
+{
+    unlink(g_db);
+    rmdir(g_dir);
+    return 0;
+}
+
+/* A result: the row's name and city, copied. */
+typedef struct cust { int64_t id; char name[32]; char city[32]; bool city_null; size_t len; } cust;
+
+static int bind_id(void *ctx, void *input, aw_params *p) { return aw_params_int64(p, 0, (intptr_t)input); }
+
+static int row_cust(void *ctx, void *input, const aw_row *r, void **out)
+{
+    cust *c = calloc(1, sizeof *c);
+    if (!c) return AW_ENOMEM;
+    c->id = aw_row_int64(r, 0);
+    size_t len;
+    const char *s = aw_row_text(r, 1, &len);
+    if (s) memcpy(c->name, s, len < 31 ? len : 31);
+    c->len = len;
+    c->city_null = aw_row_is_null(r, 2);
+    if (!c->city_null) snprintf(c->city, sizeof c->city, "%s", aw_row_text(r, 2, NULL));
+    *out = c;
+    return 0;
+}
+
+static void free_cust(void *ctx, void *r) { free(r); }
+
+/* What a plain sqlite3 query says for id: the name, or "" if no row. */
+typedef struct expect { sqlite3 *db; sqlite3_stmt *st; } expect;
+
+typedef struct check { expect *e; long emitted, wrong, rows; } check;
+
+static void ck_emit(void *ctx, void *input, void *const *res, size_t n, int64_t ts)
+{
+    check *k = ctx;
+    intptr_t id = (intptr_t)input;
+    sqlite3_bind_int64(k->e->st, 1, id);
+    bool row = sqlite3_step(k->e->st) == SQLITE_ROW;
+    if ((size_t)row != n) k->wrong++;
+    if (row && n == 1) {
+        cust *c = res[0];
+        const char *name = (const char *)sqlite3_column_text(k->e->st, 0);
+        bool null_city = sqlite3_column_type(k->e->st, 1) == SQLITE_NULL;
+        if (c->id != id || strcmp(c->name, name) || c->city_null != null_city) k->wrong++;
+        if (!null_city && strcmp(c->city, (const char *)sqlite3_column_text(k->e->st, 1))) k->wrong++;
+    }
+    sqlite3_reset(k->e->st);
+    for (size_t i = 0; i < n; i++) free(res[i]);
+    k->rows += (long)n;
+    k->emitted++;
+}
+
+static void sqlite_matches_direct_query(void)
+{
+    aw_lookup l = { .sql = "SELECT id, name, city FROM customers WHERE id = ?",
+                    .bind = bind_id, .row = row_cust, .free_result = free_cust };
+    expect e;
+    sqlite3_open_v2(g_db, &e.db, SQLITE_OPEN_READONLY, NULL);
+    sqlite3_prepare_v2(e.db, "SELECT name, city FROM customers WHERE id = ?", -1, &e.st, NULL);
+    char uri[200];
+    snprintf(uri, sizeof uri, "sqlite://%s?threads=4", g_db);
+    aw_mode modes[] = { AW_ORDERED, AW_UNORDERED, AW_UNORDERED_EVENT_TIME };
+    unsigned seed = 42;
+    for (int m = 0; m < 3; m++) {
+        aw_adapter *a;
+        char err[256];
+        ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), 0);
+        ASSERT_STR_CONTAINS(aw_adapter_scheme(a), "sqlite");
+        check k = { .e = &e };
+        aw_config cfg = { .mode = modes[m], .capacity = 64 };
+        aw_sink sink = { .ctx = &k, .emit = ck_emit };
+        aw_op *op;
+        ASSERT_EQ(aw_op_new(&op, &cfg, aw_adapter_function(a), &sink), 0);
+        for (int i = 0; i < 10000; i++) {
+            intptr_t id = rand_r(&seed) % 22000 + 1;   /* some miss: 0 rows */
+            ASSERT_EQ(aw_op_push(op, (void *)id, i) == 0, 1);
+            if (modes[m] == AW_UNORDERED_EVENT_TIME && i % 500 == 499) aw_op_watermark(op, i);
+        }
+        ASSERT_EQ(aw_op_drain(op), 0);
+        aw_op_free(op);
+        aw_adapter_close(a);
+        ASSERT_EQ(k.emitted, 10000);
+        ASSERT_EQ(k.wrong, 0);
+        ASSERT_TRUE(k.rows > 8000 && k.rows < 10000);
+    }
+    sqlite3_finalize(e.st);
+    sqlite3_close(e.db);
+}
+
+/* 0, 1 and many rows per record, through the same lookup. */
+static int row_n(void *ctx, void *input, const aw_row *r, void **out)
+{
+    *out = (void *)(intptr_t)(aw_row_int64(r, 0) + 1);   /* n + 1: never NULL */
+    return 0;
+}
+
+typedef struct rows_seen { size_t n[8]; intptr_t first[8]; } rows_seen;
+static void rows_emit(void *ctx, void *input, void *const *res, size_t n, int64_t ts)
+{
+    rows_seen *s = ctx;
+    intptr_t id = (intptr_t)input;
+    s->n[id % 8] = n;
+    s->first[id % 8] = n ? (intptr_t)res[0] : -1;
+}
+
+static void sqlite_zero_one_many_rows(void)
+{
+    aw_lookup l = { .sql = "SELECT n FROM items WHERE cid = ? ORDER BY n",
+                    .bind = bind_id, .row = row_n };
+    char uri[200], err[256];
+    snprintf(uri, sizeof uri, "sqlite:%s?threads=2", g_db);
+    aw_adapter *a;
+    ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), 0);
+    rows_seen s;
+    memset(&s, 0, sizeof s);
+    aw_config cfg = { .mode = AW_ORDERED, .capacity = 8 };
+    aw_sink sink = { .ctx = &s, .emit = rows_emit };
+    aw_op *op;
+    ASSERT_EQ(aw_op_new(&op, &cfg, aw_adapter_function(a), &sink), 0);
+    for (intptr_t id = 4; id <= 7; id++) aw_op_push(op, (void *)id, 0);   /* id % 4 rows */
+    ASSERT_EQ(aw_op_drain(op), 0);
+    aw_op_free(op);
+    aw_adapter_close(a);
+    ASSERT_EQ(s.n[4], 0);
+    ASSERT_EQ(s.n[5], 1);
+    ASSERT_EQ(s.n[6], 2);
+    ASSERT_EQ(s.n[7], 3);
+    ASSERT_EQ(s.first[7], 1);
+}
+
+static int row_blob(void *ctx, void *input, const aw_row *r, void **out)
+{
+    size_t len;
+    const char *t = aw_row_text(r, 0, &len);
+    char *copy = malloc(len + 1);
+    memcpy(copy, t, len);
+    copy[len] = (char)len;     /* stash the length past the bytes */
+    *out = copy;
+    return 0;
+}
+
+static void blob_emit(void *ctx, void *input, void *const *res, size_t n, int64_t ts)
+{
+    char *got = ctx;
+    if (n == 1) { memcpy(got, res[0], 6); free(res[0]); }
+}
+
+static void sqlite_text_with_embedded_nul(void)
+{
+    aw_lookup l = { .sql = "SELECT t FROM blobs WHERE id = ?", .bind = bind_id, .row = row_blob,
+                    .free_result = free_cust };
+    char uri[200], err[256], got[6] = { 0 };
+    snprintf(uri, sizeof uri, "sqlite://%s", g_db);
+    aw_adapter *a;
+    ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), 0);
+    aw_config cfg = { .mode = AW_ORDERED, .capacity = 2 };
+    aw_sink sink = { .ctx = got, .emit = blob_emit };
+    aw_op *op;
+    ASSERT_EQ(aw_op_new(&op, &cfg, aw_adapter_function(a), &sink), 0);
+    aw_op_push(op, (void *)1, 0);
+    ASSERT_EQ(aw_op_drain(op), 0);
+    aw_op_free(op);
+    aw_adapter_close(a);
+    ASSERT_EQ(got[5], 5);
+    ASSERT_TRUE(memcmp(got, "ab\0cd", 5) == 0);
+}
+
+static void sqlite_config_mistakes(void)
+{
+    aw_lookup l = { .sql = "SELECT id, name, city FROM customers WHERE id = ?",
+                    .bind = bind_id, .row = row_cust, .free_result = free_cust };
+    aw_adapter *a = (aw_adapter *)&l;
+    char uri[256], err[512];
+    ASSERT_EQ(aw_adapter_open(&a, "postgres://localhost/db", &l, err, sizeof err), AW_ECONFIG);
+    ASSERT_TRUE(a == NULL);
+    ASSERT_STR_CONTAINS(err, "unknown scheme 'postgres'");
+    ASSERT_EQ(aw_adapter_open(&a, "no-scheme-here", &l, err, sizeof err), AW_ECONFIG);
+    ASSERT_STR_CONTAINS(err, "no scheme");
+    snprintf(uri, sizeof uri, "sqlite://%s?threads=4&colour=blue", g_db);
+    ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), AW_ECONFIG);
+    ASSERT_STR_CONTAINS(err, "unknown parameter 'colour'");
+    snprintf(uri, sizeof uri, "sqlite://%s?threads=0", g_db);
+    ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), AW_ECONFIG);
+    ASSERT_STR_CONTAINS(err, "threads=0");
+    ASSERT_EQ(aw_adapter_open(&a, "sqlite:///no/such/dir/x.db", &l, err, sizeof err), AW_ECONN);
+    ASSERT_STR_CONTAINS(err, "cannot open SQLite database '/no/such/dir/x.db'");
+    snprintf(uri, sizeof uri, "sqlite://%s", g_db);
+    aw_lookup bad = l;
+    bad.sql = "SELEC name FROM customers WHERE id = ?";
+    ASSERT_EQ(aw_adapter_open(&a, uri, &bad, err, sizeof err), AW_EQUERY);
+    ASSERT_STR_CONTAINS(err, "syntax error");
+    bad.sql = "SELECT name FROM clients WHERE id = ?";
+    ASSERT_EQ(aw_adapter_open(&a, uri, &bad, err, sizeof err), AW_EQUERY);
+    ASSERT_STR_CONTAINS(err, "no such table: clients");
+    snprintf(uri, sizeof uri, "sqlite://%s?mode=write", g_db);
+    ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), AW_ECONFIG);
+    ASSERT_STR_CONTAINS(err, "ro or rw");
+    aw_lookup nobind = l;
+    nobind.bind = NULL;
+    ASSERT_EQ(aw_adapter_open(&a, uri, &nobind, err, sizeof err), AW_ECONFIG);
+    ASSERT_EQ(aw_adapter_open(NULL, uri, &l, err, sizeof err), AW_EINVAL);
+    aw_sqlite_config sc = { .path = g_db, .threads = 2 };
+    ASSERT_EQ(aw_sqlite_open(&a, &sc, &l, err, sizeof err), 0);
+    aw_adapter_close(a);
+    aw_adapter_close(NULL);
+    ASSERT_TRUE(aw_adapter_function(NULL) == NULL);
+}
+
+/* ------------------------------------------------------------ lookup */
+
+static void lookup_params_and_rows(void)
+{
+    aw_params *p = aw_params_new();
+    ASSERT_EQ(aw_params_int64(p, 0, -5), 0);
+    ASSERT_EQ(aw_params_text(p, 2, "a\0b", 3), 0);
+    ASSERT_EQ(aw_params_double(p, 3, 2.5), 0);
+    ASSERT_EQ(aw_params_int64(p, -1, 0), AW_EINVAL);
+    ASSERT_EQ(aw_params_int64(p, 5000, 0), AW_EINVAL);
+    ASSERT_EQ(aw_params_text(p, 0, NULL, 3), AW_EINVAL);
+    ASSERT_EQ(aw_params_null(NULL, 0), AW_EINVAL);
+    ASSERT_EQ(aw_params_count(p), 4);
+    aw_value v;
+    ASSERT_EQ(aw_params_get(p, 1, &v), 0);
+    ASSERT_EQ(v.type, AW_VNULL);                 /* unset in between */
+    ASSERT_EQ(aw_params_get(p, 2, &v), 0);
+    ASSERT_EQ(v.type, AW_VTEXT);
+    ASSERT_EQ(v.len, 3);
+    ASSERT_TRUE(memcmp(v.s, "a\0b", 3) == 0);
+    for (int i = 0; i < 100; i++) aw_params_text(p, 4 + i, "grow the buffer", 15);
+    ASSERT_EQ(aw_params_get(p, 2, &v), 0);      /* still right after growth */
+    ASSERT_TRUE(memcmp(v.s, "a\0b", 3) == 0);
+    ASSERT_EQ(aw_params_get(p, 999, &v), AW_EINVAL);
+    aw_params_clear(p);
+    ASSERT_EQ(aw_params_count(p), 0);
+    aw_params_free(p);
+
+    aw_row *r = aw_row_new(3);
+    aw_value a = { .type = AW_VINT64, .i = 42 }, b = { .type = AW_VTEXT, .s = "7.5x", .len = 3 },
+             c = { .type = AW_VNULL };
+    ASSERT_EQ(aw_row_set(r, 0, &a), 0);
+    ASSERT_EQ(aw_row_set(r, 1, &b), 0);
+    ASSERT_EQ(aw_row_set(r, 2, &c), 0);
+    ASSERT_EQ(aw_row_set(r, 3, &c), AW_EINVAL);
+    aw_row_set_name(r, 0, "id");
+    ASSERT_EQ(aw_row_columns(r), 3);
+    ASSERT_EQ(aw_row_int64(r, 0), 42);
+    size_t len;
+    ASSERT_STR_CONTAINS(aw_row_text(r, 0, &len), "42");
+    ASSERT_EQ(len, 2);
+    ASSERT_TRUE(aw_row_double(r, 1) == 7.5);
+    ASSERT_TRUE(aw_row_is_null(r, 2));
+    ASSERT_TRUE(aw_row_text(r, 2, &len) == NULL);
+    ASSERT_TRUE(aw_row_is_null(r, 9));
+    ASSERT_EQ(aw_row_int64(r, 9), 0);
+    ASSERT_STR_CONTAINS(aw_row_name(r, 0), "id");
+    ASSERT_TRUE(aw_row_name(r, 7) == NULL);
+    ASSERT_EQ(aw_row_columns(NULL), 0);
+    aw_row_free(r);
+}
+
+CU_TestInfo aw_tests_sqlite[] = {
+    { "lookup_params_and_rows", lookup_params_and_rows },
+    { "sqlite_matches_direct_query", sqlite_matches_direct_query },
+    { "sqlite_zero_one_many_rows", sqlite_zero_one_many_rows },
+    { "sqlite_text_with_embedded_nul", sqlite_text_with_embedded_nul },
+    { "sqlite_config_mistakes", sqlite_config_mistakes },
+    CU_TEST_INFO_NULL
+};
+
+/* The suite builds its database once. */
+int aw_sqlite_suite_init(void) { return make_db(); }
+int aw_sqlite_suite_clean(void) { return rm_db(); }
