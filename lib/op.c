@@ -313,11 +313,10 @@ static void wait_work(aw_op *op, int64_t max_ms)
         if (!op->default_clock && t > 10) t = 10;
         if (w < 0 || t < w) w = t;
     }
-    if (op->lhead) return;
-    rearm(op);
-    if (atomic_load(&op->inbox) || w == 0) return;
+    if (op->lhead || atomic_load(&op->inbox) || w == 0) return;
     /* Spin briefly first: a completion due within microseconds is met
-     * without the cost of a sleep and a wake-up (tens of us here). */
+     * without a sleep and a wake-up (tens of us here). The eventfd is not
+     * re-armed yet, so completers that find it armed skip their write. */
     uint64_t spin_until = aw__mono_ns() + SPIN_NS;
     do {
         for (int i = 0; i < 64; i++) {
@@ -325,6 +324,8 @@ static void wait_work(aw_op *op, int64_t max_ms)
             __builtin_ia32_pause();
         }
     } while (aw__mono_ns() < spin_until);
+    rearm(op);
+    if (atomic_load(&op->inbox)) return;
     struct pollfd p = { .fd = op->efd, .events = POLLIN };
     poll(&p, 1, w < 0 ? -1 : (int)(w > INT_MAX ? INT_MAX : w));
     aw__now(op);
