@@ -35,7 +35,7 @@ LIB      = $(BUILD)/libasyncwait.a
 TEST_SRC = $(wildcard tests/*.c)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN = $(BUILD)/tests/run_tests
-EXAMPLES = $(BUILD)/examples/bench_core $(BUILD)/examples/minimal
+EXAMPLES = $(BUILD)/examples/bench_core $(BUILD)/examples/minimal $(BUILD)/examples/throughput
 PC       = $(BUILD)/asyncwait.pc
 HEADERS  = lib/asyncwait.h $(wildcard lib/pool.h lib/lookup.h adapters/*.h) \
            $(wildcard adapters/sqlite/*.h)
@@ -78,6 +78,9 @@ deps:
 test: deps
 	$(MAKE) $(TEST_BIN)
 	$(TEST_BIN) $(TESTS)
+ifneq ($(wildcard tools/aw-enrich/main.c),)
+	$(if $(TESTS),,$(MAKE) test-enrich)
+endif
 
 test-asan:
 	$(MAKE) test SAN=address
@@ -102,12 +105,12 @@ clean:
 	rm -rf build
 .SECONDARY:
 
-# The README's demo command (the SQLite demo replaces the core benchmark
-# here once it lands).
+# The README's demo command: SQLite, no server. DEMO_ARGS=--quick for a
+# shorter run.
 demo:
 	scripts/deps.sh build demo
-	$(MAKE) $(BUILD)/examples/bench_core
-	$(BUILD)/examples/bench_core
+	$(MAKE) $(BUILD)/examples/throughput
+	$(BUILD)/examples/throughput $(DEMO_ARGS)
 
 # ----------------------------------------------------------------- tools
 # aw-enrich: the command-line filter (tools/aw-enrich, docs/aw-enrich.md).

@@ -229,6 +229,12 @@ const char *aw_row_text(const aw_row *r, int i, size_t *len)
     return w->num;
 }
 
+int aw_row_type(const aw_row *r, int i)
+{
+    const aw_value *v = col(r, i);
+    return v ? v->type : AW_VNULL;
+}
+
 const char *aw_row_name(const aw_row *r, int i)
 {
     return r && i >= 0 && i < r->n ? r->names[i] : NULL;

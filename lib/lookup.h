@@ -43,6 +43,9 @@ double aw_row_double(const aw_row *r, int i);        /* 0.0 likewise */
 const char *aw_row_text(const aw_row *r, int i, size_t *len);
 /* Column name as the store reports it; NULL out of range. */
 const char *aw_row_name(const aw_row *r, int i);
+/* Column i's type: AW_VNULL, AW_VINT64, AW_VDOUBLE or AW_VTEXT (below);
+ * AW_VNULL out of range. */
+int aw_row_type(const aw_row *r, int i);
 
 typedef struct aw_lookup {
     void *ctx;

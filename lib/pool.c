@@ -2,6 +2,7 @@
  * fed by a FIFO queue under one mutex. The queue grows rather than block
  * the owner thread: the operator's capacity already bounds the work. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,22 +11,43 @@
 
 #define BACKOFF_MIN_MS 10
 #define BACKOFF_MAX_MS 1000
+#define BATCH 8
 
+/* A queued call; f == NULL marks one whose record timed out in the queue. */
 typedef struct req { void *input; aw_future *f; } req;
+
+/* One worker. batch and nb are written under mu; fut[i] is batch[i].f
+ * until the worker claims it for its call (or a timeout takes it back),
+ * both by CAS to NULL; cur is the future whose call is running. */
+typedef struct wslot {
+    aw_pool *p;
+    req batch[BATCH];
+    _Atomic(aw_future *) fut[BATCH];
+    _Atomic(aw_future *) cur;
+    size_t nb;
+} wslot;
+
+/* The pool whose worker the calling thread is, if any. */
+static _Thread_local const aw_pool *tl_pool;
 
 struct aw_pool {
     aw_sync_client client;
     aw_function fn;
     size_t nthreads, started;
     pthread_t *th;
+    wslot *w;
     pthread_mutex_t mu;
     pthread_cond_t cv;          /* work queued, or stop */
     pthread_cond_t ready_cv;    /* a worker finished its first connect */
     pthread_cond_t stop_cv;     /* close: ends reconnect backoff waits */
+    pthread_cond_t done_cv;     /* a call ended, and a timeout waits for one */
+    _Atomic size_t done_waiters;
+    _Atomic bool stopping;      /* stop, readable without mu */
     req *q;
     size_t qcap, qhead, qlen, qpeak;
     bool stop, closed, joined;
-    size_t ready, connected;
+    size_t ready, connected, idle;
+    size_t waking;              /* signalled, not yet awake: not signalled again */
     int first_err;
     char err[256];
     uint64_t calls, failed, reconnects;
@@ -64,10 +86,48 @@ static bool reconnect(aw_pool *p, void **conn)
     return false;
 }
 
+/* Wakes an idle worker for queued work, unless enough are waking already
+ * (mu held): every signal to a sleeping thread costs a futex call here
+ * and a context switch there, which a fast store pays per record. */
+static void wake_one(aw_pool *p)
+{
+    if (p->qlen > p->waking && p->idle > p->waking) {
+        p->waking++;
+        pthread_cond_signal(&p->cv);
+    }
+}
+
+/* Makes room for one more entry (mu held). False if out of memory. */
+static bool grow(aw_pool *p)
+{
+    if (p->qlen < p->qcap) return true;
+    size_t cap = p->qcap * 2;
+    req *q = malloc(cap * sizeof *q);
+    if (!q) return false;
+    for (size_t i = 0; i < p->qlen; i++) q[i] = p->q[(p->qhead + i) % p->qcap];
+    free(p->q);
+    p->q = q;
+    p->qcap = cap;
+    p->qhead = 0;
+    return true;
+}
+
+/* Puts a taken entry back at the head of the queue (mu held). */
+static bool push_front(aw_pool *p, void *input, aw_future *f)
+{
+    if (!grow(p)) return false;
+    p->qhead = (p->qhead + p->qcap - 1) % p->qcap;
+    p->q[p->qhead] = (req){ input, f };
+    p->qlen++;
+    return true;
+}
+
 static void *worker(void *arg)
 {
-    aw_pool *p = arg;
+    wslot *w = arg;
+    aw_pool *p = w->p;
     void *conn = NULL;
+    tl_pool = p;
     char err[256] = "";
     int rc = p->client.connect(p->client.ctx, &conn, err, sizeof err);
     pthread_mutex_lock(&p->mu);
@@ -86,21 +146,69 @@ static void *worker(void *arg)
         return NULL;
     }
     for (;;) {
-        while (!p->stop && p->qlen == 0) pthread_cond_wait(&p->cv, &p->mu);
+        while (!p->stop && p->qlen == 0) {
+            p->idle++;
+            pthread_cond_wait(&p->cv, &p->mu);
+            p->idle--;
+            if (p->waking) p->waking--;
+        }
         if (p->stop) break;
-        req r = p->q[p->qhead];
-        p->qhead = (p->qhead + 1) % p->qcap;
-        p->qlen--;
+        /* Take a fair share (up to BATCH) per lock round trip. The batch
+         * stays visible to pool_timeout through w->fut. */
+        size_t n = p->qlen / p->nthreads;
+        n = n < 1 ? 1 : n > BATCH ? BATCH : n;
+        for (size_t i = 0; i < n; i++) {
+            w->batch[i] = p->q[p->qhead];
+            atomic_store(&w->fut[i], w->batch[i].f);   /* NULL: a tombstone */
+            p->qhead = (p->qhead + 1) % p->qcap;
+        }
+        p->qlen -= n;
+        w->nb = n;
+        wake_one(p);                 /* more left than this worker took */
         pthread_mutex_unlock(&p->mu);
 
-        rc = p->client.call(p->client.ctx, conn, r.input, r.f);
-        if (rc < 0)   /* AW_EALREADY here means call completed f itself: fine */
-            aw_future_fail(r.f, rc, rc == AW_ECONN ? "connection to the store lost" : NULL);
+        size_t i, calls = 0, failed = 0;
+        rc = 0;
+        for (i = 0; i < n; i++) {
+            if (atomic_load(&p->stopping)) break;
+            /* Publish the call before claiming it, so a timeout that loses
+             * the claim finds it running and waits (see pool_timeout). */
+            aw_future *f = atomic_load(&w->fut[i]);
+            if (!f) continue;
+            atomic_store(&w->cur, f);
+            if (!atomic_compare_exchange_strong(&w->fut[i], &f, NULL)) {
+                atomic_store(&w->cur, NULL);           /* its record timed out */
+                continue;
+            }
+            rc = p->client.call(p->client.ctx, conn, w->batch[i].input, f);
+            /* < 0: call did not settle f (the contract), so failing it here
+             * cannot hit a future that was settled and already reused. */
+            if (rc < 0)
+                aw_future_fail(f, rc, rc == AW_ECONN ? "connection to the store lost" : NULL);
+            atomic_store(&w->cur, NULL);
+            if (atomic_load(&p->done_waiters)) {
+                pthread_mutex_lock(&p->mu);
+                pthread_cond_broadcast(&p->done_cv);
+                pthread_mutex_unlock(&p->mu);
+            }
+            calls++;
+            failed += rc < 0;
+            if (rc == AW_ECONN || rc == AW_POOL_RECONNECT) { i++; break; }
+        }
 
         pthread_mutex_lock(&p->mu);
-        p->calls++;
-        if (rc < 0) p->failed++;
-        if (rc == AW_ECONN) {
+        /* Taken but not called (the connection broke, or close): back to
+         * the head of the queue, in order, for another worker or close. */
+        for (size_t j = n; j-- > i;) {
+            aw_future *f = atomic_exchange(&w->fut[j], NULL);
+            if (f && !push_front(p, w->batch[j].input, f))
+                aw_future_fail(f, AW_ENOMEM, "pool queue cannot grow");
+        }
+        w->nb = 0;
+        wake_one(p);
+        p->calls += calls;
+        p->failed += failed;
+        if (rc == AW_ECONN || rc == AW_POOL_RECONNECT) {
             p->connected--;
             pthread_mutex_unlock(&p->mu);
             if (p->client.disconnect) p->client.disconnect(p->client.ctx, conn);
@@ -124,32 +232,84 @@ static void pool_invoke(void *ctx, void *input, aw_future *f)
         aw_future_fail(f, AW_ECLOSED, "the pool is closed");
         return;
     }
-    if (p->qlen == p->qcap) {   /* grow, unwrapping the ring */
-        size_t cap = p->qcap * 2;
-        req *q = malloc(cap * sizeof *q);
-        if (!q) {
-            pthread_mutex_unlock(&p->mu);
-            aw_future_fail(f, AW_ENOMEM, "pool queue cannot grow");
-            return;
-        }
-        for (size_t i = 0; i < p->qlen; i++) q[i] = p->q[(p->qhead + i) % p->qcap];
-        free(p->q);
-        p->q = q;
-        p->qcap = cap;
-        p->qhead = 0;
+    if (!grow(p)) {
+        pthread_mutex_unlock(&p->mu);
+        aw_future_fail(f, AW_ENOMEM, "pool queue cannot grow");
+        return;
     }
     p->q[(p->qhead + p->qlen) % p->qcap] = (req){ input, f };
     p->qlen++;
     if (p->qlen > p->qpeak) p->qpeak = p->qlen;
-    pthread_cond_signal(&p->cv);
+    wake_one(p);
     pthread_mutex_unlock(&p->mu);
+}
+
+static bool running(const aw_pool *p, const aw_future *f)
+{
+    for (size_t i = 0; i < p->started; i++)
+        if (atomic_load(&p->w[i].cur) == f) return true;
+    return false;
+}
+
+/* Takes f back if it waits, in the queue or in a worker's batch (mu held). */
+static bool take_back(aw_pool *p, aw_future *f)
+{
+    for (size_t i = 0; i < p->qlen; i++) {
+        req *r = &p->q[(p->qhead + i) % p->qcap];
+        if (r->f == f) {
+            *r = (req){ NULL, NULL };   /* the worker that pops it skips it */
+            return true;
+        }
+    }
+    for (size_t k = 0; k < p->started; k++) {
+        wslot *w = &p->w[k];
+        for (size_t j = 0; j < w->nb; j++) {
+            aw_future *e = f;
+            if (atomic_load(&w->fut[j]) == f)
+                return atomic_compare_exchange_strong(&w->fut[j], &e, NULL);
+        }
+    }
+    return false;
+}
+
+/* The record of f timed out (owner thread). Its input goes back to the
+ * sink as soon as this returns, so no call may use it afterwards. */
+static void pool_timeout(void *ctx, void *input, aw_future *f)
+{
+    aw_pool *p = ctx;
+    (void)input;
+    pthread_mutex_lock(&p->mu);
+    bool queued = take_back(p, f);
+    /* Lost to a worker's claim, or running: a running call may still read
+     * input, so wait for it to end; its outcome then counts (it settled f
+     * before it returned). The worker sets cur before it claims, so a
+     * failed take_back finds cur == f until the call is over. */
+    if (!queued) {
+        atomic_fetch_add(&p->done_waiters, 1);
+        while (running(p, f)) pthread_cond_wait(&p->done_cv, &p->mu);
+        atomic_fetch_sub(&p->done_waiters, 1);
+    }
+    size_t n = p->nthreads;
+    pthread_mutex_unlock(&p->mu);
+    if (queued) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "timed out while queued: all %zu pool workers were busy", n);
+        aw_future_fail(f, AW_ETIMEDOUT, msg);
+    } else {
+        /* Settled already (AW_EALREADY, harmless), or a fresh future the
+         * operator made between retry attempts: settle it, so it does not
+         * stay pending with nobody to complete it. */
+        aw_future_fail(f, AW_ETIMEDOUT, NULL);
+    }
 }
 
 static void pool_close(void *ctx)
 {
     aw_pool *p = ctx;
+    if (tl_pool == p) return;   /* a worker cannot join itself */
     pthread_mutex_lock(&p->mu);
     p->closed = p->stop = true;
+    atomic_store(&p->stopping, true);
     pthread_cond_broadcast(&p->cv);
     pthread_cond_broadcast(&p->stop_cv);
     bool join = !p->joined;
@@ -164,7 +324,7 @@ static void pool_close(void *ctx)
         p->qhead = (p->qhead + 1) % p->qcap;
         p->qlen--;
         pthread_mutex_unlock(&p->mu);
-        aw_future_fail(r.f, AW_ECLOSED, "the pool closed before this record's call");
+        if (r.f) aw_future_fail(r.f, AW_ECLOSED, "the pool closed before this record's call");
         pthread_mutex_lock(&p->mu);
     }
     pthread_mutex_unlock(&p->mu);
@@ -175,9 +335,11 @@ static void destroy(aw_pool *p)
     pthread_cond_destroy(&p->cv);
     pthread_cond_destroy(&p->ready_cv);
     pthread_cond_destroy(&p->stop_cv);
+    pthread_cond_destroy(&p->done_cv);
     pthread_mutex_destroy(&p->mu);
     free(p->q);
     free(p->th);
+    free(p->w);
     free(p);
 }
 
@@ -206,6 +368,7 @@ int aw_pool_create(aw_pool **out, const aw_pool_config *cfg, const aw_sync_clien
     p->qcap = cfg->queue_capacity ? cfg->queue_capacity : cfg->threads * 2;
     p->q = malloc(p->qcap * sizeof *p->q);
     p->th = calloc(p->nthreads, sizeof *p->th);
+    p->w = calloc(p->nthreads, sizeof *p->w);
     pthread_mutex_init(&p->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -213,14 +376,18 @@ int aw_pool_create(aw_pool **out, const aw_pool_config *cfg, const aw_sync_clien
     pthread_cond_init(&p->cv, &ca);
     pthread_cond_init(&p->ready_cv, &ca);
     pthread_cond_init(&p->stop_cv, &ca);
+    pthread_cond_init(&p->done_cv, &ca);
     pthread_condattr_destroy(&ca);
-    p->fn = (aw_function){ .ctx = p, .invoke = pool_invoke, .close = pool_close };
-    if (!p->q || !p->th) {
+    p->fn = (aw_function){ .ctx = p, .invoke = pool_invoke, .timeout = pool_timeout,
+                           .close = pool_close };
+    if (!p->q || !p->th || !p->w) {
         destroy(p);
         return fail(err, errlen, AW_ENOMEM, "aw_pool_new: out of memory");
     }
-    for (; p->started < p->nthreads; p->started++)
-        if (pthread_create(&p->th[p->started], NULL, worker, p) != 0) break;
+    for (; p->started < p->nthreads; p->started++) {
+        p->w[p->started].p = p;
+        if (pthread_create(&p->th[p->started], NULL, worker, &p->w[p->started]) != 0) break;
+    }
 
     pthread_mutex_lock(&p->mu);
     while (p->ready < p->started) pthread_cond_wait(&p->ready_cv, &p->mu);
@@ -257,9 +424,11 @@ int aw_pool_stats_get(aw_pool *p, aw_pool_stats *out)
     return 0;
 }
 
+bool aw_pool_on_worker(const aw_pool *pool) { return pool && tl_pool == pool; }
+
 void aw_pool_free(aw_pool *pool)
 {
-    if (!pool) return;
+    if (!pool || tl_pool == pool) return;
     pool_close(pool);
     destroy(pool);
 }

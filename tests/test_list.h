@@ -4,4 +4,5 @@
 AW_SUITE(op)
 AW_SUITE(threads)
 AW_SUITE(pool)
+AW_SUITE(lookup)
 AW_SUITE_FIXTURE(sqlite)

@@ -2,6 +2,7 @@
  * under random blocking times, free while busy, failing connects and
  * calls, reconnect after a broken connection. */
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include "aw_test.h"
 #include "pool.h"
@@ -224,11 +225,327 @@ static void pool_reconnects_and_retries(void)
     free(t.seen);
 }
 
+
+/* ------------------------------------------------ timeouts and gates */
+
+/* A client whose calls wait at a gate: call k (0-based, in call order)
+ * runs once opened > k. It counts calls and says which one is running. */
+typedef struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    long opened, calls, running;   /* running: the input in call, or -1 */
+    int first_ok;                  /* connects 0..first_ok-1 succeed, */
+    int busy_connect_fail;         /* then this many fail, then all succeed */
+    _Atomic int connects;
+} gate;
+
+static int g_connect(void *ctx, void **conn, char *err, size_t errlen)
+{
+    gate *g = ctx;
+    int n = atomic_fetch_add(&g->connects, 1);
+    if (n >= g->first_ok && n - g->first_ok < g->busy_connect_fail) {
+        snprintf(err, errlen, "gate: store down (attempt %d)", n);
+        return AW_ECONN;
+    }
+    *conn = g;
+    return 0;
+}
+
+/* Inputs are heap boxes the sink frees: a call after its record left
+ * would read freed memory, which ASan reports. */
+static int g_call(void *ctx, void *conn, void *input, aw_future *f)
+{
+    gate *g = ctx;
+    long v = *(long *)input;
+    void *r = (void *)(intptr_t)(v + 1);
+    /* Inputs >= 100 complete first and then wait at the gate (without
+     * touching f or input again, as the contract allows): the worker stays
+     * busy while their records are already done. */
+    if (v >= 100) aw_future_complete(f, &r, 1);
+    pthread_mutex_lock(&g->mu);
+    long k = g->calls++;
+    g->running = v;
+    pthread_cond_broadcast(&g->cv);
+    while (g->opened <= k) pthread_cond_wait(&g->cv, &g->mu);
+    g->running = -1;
+    pthread_mutex_unlock(&g->mu);
+    if (v < 0) return AW_ECONN;            /* negative inputs break the connection */
+    if (v < 100) aw_future_complete(f, &r, 1);
+    return 0;
+}
+
+static void gate_open(gate *g, long n)
+{
+    pthread_mutex_lock(&g->mu);
+    g->opened = n;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* Waits (bounded: 10 s) until call number `calls` is running. */
+static bool gate_wait_running(gate *g, long calls)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&g->mu);
+    int rc = 0;
+    while (!(g->calls >= calls && g->running >= 0) && rc == 0)
+        rc = pthread_cond_timedwait(&g->cv, &g->mu, &until);
+    bool ok = g->calls >= calls && g->running >= 0;
+    pthread_mutex_unlock(&g->mu);
+    return ok;
+}
+
+typedef struct boxes { long seen[32]; long emitted, errors, queued_msgs; int last_err; } boxes;
+
+static void b_emit(void *ctx, void *in, void *const *r, size_t n, int64_t ts)
+{
+    boxes *b = ctx;
+    long v = *(long *)in;
+    b->seen[(v < 0 ? -v : v) % 100]++;
+    b->emitted++;
+    free(in);
+}
+
+static void b_error(void *ctx, void *in, int err, const char *msg)
+{
+    boxes *b = ctx;
+    long v = *(long *)in;
+    b->seen[(v < 0 ? -v : v) % 100]++;
+    b->errors++;
+    b->last_err = err;
+    if (strstr(msg, "queued")) b->queued_msgs++;
+    free(in);
+}
+
+static void b_discard(void *ctx, void *in) { b_emit(ctx, in, NULL, 0, 0); }
+
+static void *box(long v)
+{
+    long *b = malloc(sizeof *b);
+    *b = v;
+    return b;
+}
+
+/* Opens the gate after a short delay, so the owner, blocked in the pool's
+ * timeout callback waiting for the running call, is released. */
+typedef struct opener { gate *g; long n; pthread_t th; } opener;
+
+static void *open_later(void *arg)
+{
+    opener *o = arg;
+    struct timespec t = { 0, 20 * 1000000L };   /* makes the wait real */
+    nanosleep(&t, NULL);
+    gate_open(o->g, o->n);
+    return NULL;
+}
+
+/* Records that time out while queued -- in the pool's queue or in a
+ * worker's batch, not yet called -- leave at once with AW_ETIMEDOUT and are
+ * never called. */
+static void pool_timeout_while_queued(void)
+{
+    gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, -1, 1, 0, 0 };
+    aw_sync_client cl = { &g, g_connect, g_call, NULL };
+    aw_pool_config pc = { .threads = 1 };
+    aw_pool *p;
+    ASSERT_EQ(aw_pool_new(&p, &pc, &cl), 0);
+    fake_clock clk = { 0 };
+    boxes b = { .emitted = 0 };
+    aw_config cfg = { .mode = AW_ORDERED, .capacity = 16, .timeout_ms = 10,
+                      .clock = fake_clock_of(&clk) };
+    aw_sink sink = { .ctx = &b, .emit = b_emit, .error = b_error, .discard = b_discard };
+    aw_op *op;
+    ASSERT_EQ(aw_op_new(&op, &cfg, aw_pool_function(p), &sink), 0);
+    ASSERT_EQ(aw_op_push(op, box(0), 0), 0);
+    ASSERT_TRUE(gate_wait_running(&g, 1));           /* call 0 waits at the gate */
+    ASSERT_EQ(aw_op_push(op, box(101), 0), 0);       /* completes, then waits */
+    for (long i = 2; i <= 8; i++) ASSERT_EQ(aw_op_push(op, box(i), 0), 0);
+    gate_open(&g, 1);                                /* 0 ends; the worker takes the rest */
+    ASSERT_TRUE(gate_wait_running(&g, 2));           /* 101 done, its call still busy */
+    atomic_store(&clk.now, 11);                      /* every deadline passed */
+    ASSERT_EQ(aw_op_drain(op), 0);                   /* never waits for a call */
+    gate_open(&g, 1000);
+    aw_op_free(op);
+    aw_pool_free(p);
+    ASSERT_EQ(b.emitted, 2);                         /* 0 and 101 */
+    ASSERT_EQ(b.errors, 7);                          /* 2..8 */
+    ASSERT_EQ(b.queued_msgs, 7);
+    ASSERT_EQ(b.last_err, AW_ETIMEDOUT);
+    ASSERT_EQ(g.calls, 2);                           /* none of them was called */
+    for (int i = 0; i <= 8; i++) ASSERT_EQ(b.seen[i], 1);
+}
+
+/* A record whose call is running when it times out holds the owner (in the
+ * pool's timeout callback) until the call returns -- the call may still read
+ * the input -- and then its result counts. */
+static void pool_timeout_while_running(void)
+{
+    gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, -1, 1, 0, 0 };
+    aw_sync_client cl = { &g, g_connect, g_call, NULL };
+    aw_pool_config pc = { .threads = 2 };
+    aw_pool *p;
+    ASSERT_EQ(aw_pool_new(&p, &pc, &cl), 0);
+    fake_clock clk = { 0 };
+    boxes b = { .emitted = 0 };
+    aw_config cfg = { .mode = AW_UNORDERED, .capacity = 4, .timeout_ms = 10,
+                      .clock = fake_clock_of(&clk) };
+    aw_sink sink = { .ctx = &b, .emit = b_emit, .error = b_error, .discard = b_discard };
+    aw_op *op;
+    ASSERT_EQ(aw_op_new(&op, &cfg, aw_pool_function(p), &sink), 0);
+    ASSERT_EQ(aw_op_push(op, box(5), 0), 0);
+    ASSERT_TRUE(gate_wait_running(&g, 1));
+    opener o = { .g = &g, .n = 1000 };
+    pthread_create(&o.th, NULL, open_later, &o);
+    atomic_store(&clk.now, 11);
+    ASSERT_EQ(aw_op_drain(op), 0);
+    pthread_join(o.th, NULL);
+    aw_stats st;
+    aw_op_stats(op, &st);
+    aw_op_free(op);
+    aw_pool_free(p);
+    ASSERT_EQ(st.timed_out, 1);                      /* the timeout fired ... */
+    ASSERT_EQ(b.emitted, 1);                         /* ... and the result counted */
+    ASSERT_EQ(b.errors, 0);
+    ASSERT_EQ(g.calls, 1);
+}
+
+/* A broken connection whose reconnects fail twice: the record it held
+ * fails with AW_ECONN, queued ones wait for the new connection, the pool
+ * backs off (10 ms, 20 ms) and carries on. */
+static void pool_reconnect_backoff(void)
+{
+    gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 1000, 0, -1, 1, 2, 0 };
+    aw_sync_client cl = { &g, g_connect, g_call, NULL };
+    aw_pool_config pc = { .threads = 1 };
+    aw_pool *p;
+    ASSERT_EQ(aw_pool_new(&p, &pc, &cl), 0);
+    boxes b = { .emitted = 0 };
+    aw_config cfg = { .mode = AW_ORDERED, .capacity = 16 };
+    aw_sink sink = { .ctx = &b, .emit = b_emit, .error = b_error, .discard = b_discard };
+    aw_op *op;
+    ASSERT_EQ(aw_op_new(&op, &cfg, aw_pool_function(p), &sink), 0);
+    ASSERT_EQ(aw_op_push(op, box(-1), 0), 0);        /* breaks the connection */
+    for (long i = 2; i <= 9; i++) ASSERT_EQ(aw_op_push(op, box(i), 0), 0);
+    ASSERT_EQ(aw_op_drain(op), 0);
+    aw_pool_stats st;
+    ASSERT_EQ(aw_pool_stats_get(p, &st), 0);
+    aw_op_free(op);
+    aw_pool_free(p);
+    ASSERT_EQ(b.errors, 1);
+    ASSERT_EQ(b.last_err, AW_ECONN);
+    ASSERT_EQ(b.emitted, 8);
+    ASSERT_EQ(atomic_load(&g.connects), 4);          /* first, 2 failed, 1 good */
+    ASSERT_EQ(st.reconnects, 1);
+    ASSERT_EQ(st.connected, 1);
+    for (int i = 1; i <= 9; i++) ASSERT_EQ(b.seen[i], 1);
+}
+
+/* Closing while a reconnect backoff waits ends the wait at once: the
+ * client's store stays down for good, yet aw_op_free returns. */
+static void pool_close_during_backoff(void)
+{
+    gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 1000, 0, -1, 2, 1 << 30, 0 };
+    aw_sync_client cl = { &g, g_connect, g_call, NULL };
+    aw_pool_config pc = { .threads = 2 };
+    aw_pool *p;
+    ASSERT_EQ(aw_pool_new(&p, &pc, &cl), 0);
+    boxes b = { .emitted = 0 };
+    aw_config cfg = { .mode = AW_UNORDERED, .capacity = 16 };
+    aw_sink sink = { .ctx = &b, .emit = b_emit, .error = b_error, .discard = b_discard };
+    aw_op *op;
+    ASSERT_EQ(aw_op_new(&op, &cfg, aw_pool_function(p), &sink), 0);
+    ASSERT_EQ(aw_op_push(op, box(-1), 0), 0);
+    ASSERT_EQ(aw_op_push(op, box(-2), 0), 0);        /* both connections break */
+    for (int i = 0; i < 100 && b.errors < 2; i++)
+        if (aw_op_poll(op, 1000) < 0) break;
+    for (long i = 3; i <= 6; i++) ASSERT_EQ(aw_op_push(op, box(i), 0), 0);
+    aw_op_free(op);                                  /* queued: discarded */
+    aw_pool_free(p);
+    ASSERT_EQ(b.errors, 2);
+    ASSERT_EQ(b.emitted, 4);                         /* (b_discard counts as emitted) */
+    ASSERT_EQ(g.calls, 2);
+}
+
+/* aw_pool_free and the function's close from inside a call do nothing
+ * (a worker cannot join itself); the owner's later free works. */
+typedef struct selfish { aw_pool *pool; _Atomic int inside; } selfish;
+
+static int s_connect(void *ctx, void **conn, char *err, size_t errlen) { *conn = ctx; return 0; }
+
+static int s_call(void *ctx, void *conn, void *input, aw_future *f)
+{
+    selfish *s = ctx;
+    if (aw_pool_on_worker(s->pool)) atomic_fetch_add(&s->inside, 1);
+    aw_pool_free(s->pool);
+    aw_pool_function(s->pool)->close(aw_pool_function(s->pool)->ctx);
+    return aw_future_complete(f, NULL, 0) ? AW_EINVAL : 0;
+}
+
+static void pool_free_from_worker_refused(void)
+{
+    selfish s = { NULL, 0 };
+    aw_sync_client cl = { &s, s_connect, s_call, NULL };
+    aw_pool_config pc = { .threads = 1 };
+    ASSERT_EQ(aw_pool_new(&s.pool, &pc, &cl), 0);
+    ASSERT_TRUE(!aw_pool_on_worker(s.pool));
+    ASSERT_TRUE(!aw_pool_on_worker(NULL));
+    rec_sink rs;
+    rec_sink_init(&rs, 8);
+    aw_config cfg = { .mode = AW_ORDERED, .capacity = 4 };
+    aw_sink sink = rec_sink_of(&rs, 1, 1);
+    aw_op *op;
+    ASSERT_EQ(aw_op_new(&op, &cfg, aw_pool_function(s.pool), &sink), 0);
+    for (intptr_t i = 1; i <= 3; i++) ASSERT_EQ(aw_op_push(op, (void *)i, 0), 0);
+    ASSERT_EQ(aw_op_drain(op), 0);
+    aw_op_free(op);
+    aw_pool_free(s.pool);
+    ASSERT_EQ(rec_count(&rs, 'e'), 3);
+    ASSERT_EQ(atomic_load(&s.inside), 3);
+    rec_sink_fini(&rs);
+}
+
+/* A record invoked after close fails at once with AW_ECLOSED; close twice
+ * and aw_pool_free after it are harmless. */
+static void pool_invoke_after_close(void)
+{
+    fake_db d = { 0 };
+    aw_sync_client cl = { &d, fk_connect, fk_call, fk_disconnect };
+    aw_pool_config pc = { .threads = 2 };
+    aw_pool *p;
+    ASSERT_EQ(aw_pool_new(&p, &pc, &cl), 0);
+    const aw_function *fn = aw_pool_function(p);
+    fn->close(fn->ctx);
+    fn->close(fn->ctx);
+    ASSERT_EQ(atomic_load(&d.disconnects), 2);
+    rec_sink rs;
+    rec_sink_init(&rs, 8);
+    aw_config cfg = { .mode = AW_ORDERED, .capacity = 4 };
+    aw_sink sink = rec_sink_of(&rs, 1, 1);
+    aw_op *op;
+    ASSERT_EQ(aw_op_new(&op, &cfg, fn, &sink), 0);
+    ASSERT_EQ(aw_op_push(op, (void *)1, 0), 0);
+    ASSERT_EQ(aw_op_drain(op), 0);
+    aw_op_free(op);
+    aw_pool_free(p);
+    ASSERT_EQ(rec_count(&rs, 'x'), 1);
+    ASSERT_EQ(rs.ev[0].err, AW_ECLOSED);
+    ASSERT_STR_CONTAINS(rs.ev[0].msg, "closed");
+    rec_sink_fini(&rs);
+}
+
 CU_TestInfo aw_tests_pool[] = {
     { "pool_every_record_once", pool_every_record_once },
     { "pool_free_while_busy", pool_free_while_busy },
     { "pool_connect_fails", pool_connect_fails },
     { "pool_call_error_fails_record", pool_call_error_fails_record },
     { "pool_reconnects_and_retries", pool_reconnects_and_retries },
+    { "pool_timeout_while_queued", pool_timeout_while_queued },
+    { "pool_timeout_while_running", pool_timeout_while_running },
+    { "pool_reconnect_backoff", pool_reconnect_backoff },
+    { "pool_close_during_backoff", pool_close_during_backoff },
+    { "pool_free_from_worker_refused", pool_free_from_worker_refused },
+    { "pool_invoke_after_close", pool_invoke_after_close },
     CU_TEST_INFO_NULL
 };

@@ -314,12 +314,100 @@ static void lookup_params_and_rows(void)
     aw_row_free(r);
 }
 
+
+static int failing_hook(void *ctx, sqlite3 *db, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "pragma refused");
+    return AW_ECONFIG;
+}
+
+/* The checks this adapter adds beyond preparing: one statement only, no
+ * writes on a read-only adapter, readwrite=, a failing on_connect, and what
+ * a missing file says. Each checks its sentence. */
+static void sqlite_config_mistakes_more(void)
+{
+    aw_lookup l = { .sql = "SELECT id, name, city FROM customers WHERE id = ?",
+                    .bind = bind_id, .row = row_cust, .free_result = free_cust };
+    aw_adapter *a = NULL;
+    char uri[256], err[512];
+    snprintf(uri, sizeof uri, "sqlite://%s", g_db);
+    aw_lookup two = l;
+    two.sql = "SELECT name FROM customers WHERE id = ?; DELETE FROM customers";
+    ASSERT_EQ(aw_adapter_open(&a, uri, &two, err, sizeof err), AW_ECONFIG);
+    ASSERT_STR_CONTAINS(err, "more than one statement");
+    two.sql = "SELECT name FROM customers WHERE id = ?;  \n";   /* a trailing ; is fine */
+    ASSERT_EQ(aw_adapter_open(&a, uri, &two, err, sizeof err), 0);
+    aw_adapter_close(a);
+    aw_lookup wr = l;
+    wr.sql = "UPDATE customers SET name = name WHERE id = ? RETURNING id";
+    ASSERT_EQ(aw_adapter_open(&a, uri, &wr, err, sizeof err), AW_ECONFIG);
+    ASSERT_STR_CONTAINS(err, "writes to the database");
+    ASSERT_STR_CONTAINS(err, "mode=rw");
+    snprintf(uri, sizeof uri, "sqlite://%s?readwrite=1&threads=1", g_db);
+    ASSERT_EQ(aw_adapter_open(&a, uri, &wr, err, sizeof err), 0);
+    aw_adapter_close(a);
+    snprintf(uri, sizeof uri, "sqlite://%s?readwrite=maybe", g_db);
+    ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), AW_ECONFIG);
+    ASSERT_STR_CONTAINS(err, "readwrite=maybe: must be 0 or 1");
+    snprintf(uri, sizeof uri, "sqlite://%s?readwrite=0&mode=rw", g_db);
+    ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), AW_ECONFIG);
+    ASSERT_STR_CONTAINS(err, "disagree");
+    snprintf(uri, sizeof uri, "sqlite:%s/missing.db", g_dir);
+    ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), AW_ECONN);
+    ASSERT_STR_CONTAINS(err, "no such file");
+    ASSERT_TRUE(a == NULL);
+    aw_sqlite_config sc = { .path = g_db, .threads = 3, .on_connect = failing_hook };
+    ASSERT_EQ(aw_sqlite_open(&a, &sc, &l, err, sizeof err), AW_ECONFIG);
+    ASSERT_STR_CONTAINS(err, "on_connect failed");
+    ASSERT_STR_CONTAINS(err, "pragma refused");
+    sc = (aw_sqlite_config){ .path = "" };
+    ASSERT_EQ(aw_sqlite_open(&a, &sc, &l, err, sizeof err), AW_ECONFIG);
+    ASSERT_STR_CONTAINS(err, "no database path");
+    snprintf(uri, sizeof uri, "sqlite://%s?threads=abc", g_db);
+    ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), AW_ECONFIG);
+    ASSERT_STR_CONTAINS(err, "threads=abc: must be a whole number from 1 to 1024");
+}
+
+/* A lookup that binds more parameters than the SQL has ?s fails each
+ * record with a sentence that counts both. */
+static int bind_two(void *ctx, void *input, aw_params *p)
+{
+    aw_params_int64(p, 0, (intptr_t)input);
+    return aw_params_int64(p, 1, 0);
+}
+
+static void sqlite_too_many_parameters(void)
+{
+    aw_lookup l = { .sql = "SELECT id, name, city FROM customers WHERE id = ?",
+                    .bind = bind_two, .row = row_cust, .free_result = free_cust };
+    char uri[256], err[512];
+    snprintf(uri, sizeof uri, "sqlite:%s?threads=1", g_db);
+    aw_adapter *a;
+    ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), 0);
+    rec_sink rs;
+    rec_sink_init(&rs, 4);
+    aw_config cfg = { .mode = AW_ORDERED, .capacity = 2 };
+    aw_sink sink = rec_sink_of(&rs, 1, 1);
+    aw_op *op;
+    ASSERT_EQ(aw_op_new(&op, &cfg, aw_adapter_function(a), &sink), 0);
+    ASSERT_EQ(aw_op_push(op, (void *)1, 0), 0);
+    ASSERT_EQ(aw_op_drain(op), 0);
+    aw_op_free(op);
+    aw_adapter_close(a);
+    ASSERT_EQ(rec_count(&rs, 'x'), 1);
+    ASSERT_EQ(rs.ev[0].err, AW_EQUERY);
+    ASSERT_STR_CONTAINS(rs.ev[0].msg, "bound 2 parameters but the SQL has 1");
+    rec_sink_fini(&rs);
+}
+
 CU_TestInfo aw_tests_sqlite[] = {
     { "lookup_params_and_rows", lookup_params_and_rows },
     { "sqlite_matches_direct_query", sqlite_matches_direct_query },
     { "sqlite_zero_one_many_rows", sqlite_zero_one_many_rows },
     { "sqlite_text_with_embedded_nul", sqlite_text_with_embedded_nul },
     { "sqlite_config_mistakes", sqlite_config_mistakes },
+    { "sqlite_config_mistakes_more", sqlite_config_mistakes_more },
+    { "sqlite_too_many_parameters", sqlite_too_many_parameters },
     CU_TEST_INFO_NULL
 };
 

@@ -1,9 +1,11 @@
 /* SQLite through the pool: each worker owns a connection and a statement
  * prepared once; a call binds, steps the rows into results and completes
  * the future. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "../adapter_int.h"
 #include "pool.h"
 #include "sqlite/sqlite.h"
@@ -44,8 +46,10 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
     int flags = SQLITE_OPEN_NOMUTEX | (a->cfg.readwrite ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY);
     int rc = sqlite3_open_v2(a->path, &k->db, flags, NULL);
     if (rc != SQLITE_OK) {
-        aw__adapter_err(err, errlen, AW_ECONN, "cannot open SQLite database '%s': %s", a->path,
-                        k->db ? sqlite3_errmsg(k->db) : sqlite3_errstr(rc));
+        bool missing = access(a->path, F_OK) != 0 && errno == ENOENT;
+        aw__adapter_err(err, errlen, AW_ECONN, "cannot open SQLite database '%s': %s%s", a->path,
+                        k->db ? sqlite3_errmsg(k->db) : sqlite3_errstr(rc),
+                        missing ? " (no such file; the adapter never creates one)" : "");
         sq_disconnect(ctx, k);
         return AW_ECONN;
     }
@@ -60,13 +64,31 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
             return rc;
         }
     }
-    rc = sqlite3_prepare_v3(k->db, a->lookup.sql, -1, SQLITE_PREPARE_PERSISTENT, &k->stmt, NULL);
+    const char *tail = NULL;
+    rc = sqlite3_prepare_v3(k->db, a->lookup.sql, -1, SQLITE_PREPARE_PERSISTENT, &k->stmt, &tail);
     if (rc != SQLITE_OK || !k->stmt) {
         aw__adapter_err(err, errlen, AW_EQUERY, "SQL does not prepare on '%s': %s (SQL: %s)",
                         a->path, rc == SQLITE_OK ? "empty statement" : sqlite3_errmsg(k->db),
                         a->lookup.sql);
         sq_disconnect(ctx, k);
         return AW_EQUERY;
+    }
+    /* Only the first statement would ever run: say so rather than ignore
+     * the rest. */
+    while (tail && (*tail == ' ' || *tail == '\t' || *tail == '\n' || *tail == '\r' || *tail == ';'))
+        tail++;
+    if (tail && *tail) {
+        aw__adapter_err(err, errlen, AW_ECONFIG, "SQL holds more than one statement; a lookup "
+                        "runs exactly one (extra: %.60s)", tail);
+        sq_disconnect(ctx, k);
+        return AW_ECONFIG;
+    }
+    if (!a->cfg.readwrite && !sqlite3_stmt_readonly(k->stmt)) {
+        aw__adapter_err(err, errlen, AW_ECONFIG, "SQL writes to the database but the adapter opens "
+                        "it read-only; add mode=rw (readwrite in aw_sqlite_config) (SQL: %s)",
+                        a->lookup.sql);
+        sq_disconnect(ctx, k);
+        return AW_ECONFIG;
     }
     int ncol = sqlite3_column_count(k->stmt);
     k->params = aw_params_new();
@@ -84,6 +106,7 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
 static int bind_params(sq_conn *k)
 {
     int n = aw_params_count(k->params), rc = SQLITE_OK;
+    if (n > sqlite3_bind_parameter_count(k->stmt)) return SQLITE_RANGE;
     for (int i = 0; i < n && rc == SQLITE_OK; i++) {
         aw_value v;
         aw_params_get(k->params, i, &v);
@@ -130,7 +153,11 @@ static int sq_call(void *ctx, void *conn, void *input, aw_future *f)
     sqlite3_clear_bindings(k->stmt);
     if ((rc = bind_params(k)) != SQLITE_OK) {
         char msg[256];
-        snprintf(msg, sizeof msg, "cannot bind parameters: %s", sqlite3_errmsg(k->db));
+        if (rc == SQLITE_RANGE)
+            snprintf(msg, sizeof msg, "lookup bound %d parameters but the SQL has %d placeholders",
+                     aw_params_count(k->params), sqlite3_bind_parameter_count(k->stmt));
+        else
+            snprintf(msg, sizeof msg, "cannot bind parameters: %s", sqlite3_errmsg(k->db));
         aw_results_fail(k->res, l, f, AW_EQUERY, msg);
         return 0;
     }
@@ -148,9 +175,12 @@ static int sq_call(void *ctx, void *conn, void *input, aw_future *f)
         snprintf(msg, sizeof msg, "sqlite3_step: %s", sqlite3_errmsg(k->db));
         sqlite3_reset(k->stmt);
         aw_results_fail(k->res, l, f, AW_EQUERY, msg);
-        /* A file that went bad cannot serve the next call either. */
+        /* A file that went bad cannot serve the next call either: f is
+         * settled (with sqlite's words), so ask for a new connection with
+         * AW_POOL_RECONNECT, not AW_ECONN (which would settle f again). */
         int prim = rc & 0xff;
-        return prim == SQLITE_IOERR || prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB ? AW_ECONN : 0;
+        return prim == SQLITE_IOERR || prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB
+               ? AW_POOL_RECONNECT : 0;
     }
     sqlite3_reset(k->stmt);   /* end the read transaction now, not at the next call */
     aw_results_complete(k->res, l, f);
@@ -160,6 +190,7 @@ static int sq_call(void *ctx, void *conn, void *input, aw_future *f)
 static void sq_close(void *impl)
 {
     sq_adapter *a = impl;
+    if (aw_pool_on_worker(a->pool)) return;   /* from a lookup callback: cannot join */
     aw_pool_free(a->pool);
     free(a->path);
     free(a);
@@ -199,7 +230,7 @@ int aw_sqlite_open(aw_adapter **out, const aw_sqlite_config *cfg, const aw_looku
     return 0;
 }
 
-#define SQLITE_KNOWN "threads, queue, mode (ro|rw), busy_timeout_ms"
+#define SQLITE_KNOWN "threads, queue, mode (ro|rw), readwrite (0|1), busy_timeout_ms"
 
 int aw__sqlite_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup,
                         char *err, size_t errlen)
@@ -222,6 +253,15 @@ int aw__sqlite_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup,
     if (mode && strcmp(mode, "ro") && strcmp(mode, "rw"))
         return aw__adapter_err(err, errlen, AW_ECONFIG, "mode=%s: must be ro or rw", mode);
     cfg.readwrite = mode && !strcmp(mode, "rw");
+    const char *rw = aw__uri_param(u, "readwrite");
+    if (rw) {
+        bool yes = !strcmp(rw, "1") || !strcmp(rw, "true") || !strcmp(rw, "yes");
+        if (!yes && strcmp(rw, "0") && strcmp(rw, "false") && strcmp(rw, "no"))
+            return aw__adapter_err(err, errlen, AW_ECONFIG, "readwrite=%s: must be 0 or 1", rw);
+        if (mode && yes != cfg.readwrite)
+            return aw__adapter_err(err, errlen, AW_ECONFIG, "mode=%s and readwrite=%s disagree", mode, rw);
+        cfg.readwrite = yes;
+    }
     if ((rc = aw__uri_check_unused(u, SQLITE_KNOWN, err, errlen))) return rc;
     return aw_sqlite_open(out, &cfg, lookup, err, errlen);
 }

@@ -6,8 +6,15 @@
  * By URI, through aw_adapter_open (adapters/adapter.h):
  *   sqlite:///abs/path.db?threads=4      sqlite:relative.db?threads=4
  * Parameters: threads (1-1024, default 4), queue (initial pool queue,
- * default threads*2), mode=ro|rw (default ro), busy_timeout_ms (default
- * 5000). Or in code, with aw_sqlite_open and an aw_sqlite_config.
+ * default threads*2), mode=ro|rw (default ro) or readwrite=0|1,
+ * busy_timeout_ms (default 5000; 0 = none). Or in code, with aw_sqlite_open
+ * and an aw_sqlite_config. docs/adapters.md lists every error sentence.
+ *
+ * A lookup's SQL must be one statement; in read-only mode it must not
+ * write. A step error that means the file went bad (SQLITE_IOERR, CORRUPT,
+ * NOTADB) fails the record with AW_EQUERY and sqlite's words and replaces
+ * the worker's connection; other step errors fail the record only.
+ * aw_adapter_close from inside a lookup callback does nothing.
  */
 #ifndef AW_SQLITE_H
 #define AW_SQLITE_H

@@ -1,0 +1,121 @@
+/* columns.c -- opening the store, and the result column names (which the
+ * CSV header needs before the first row, even when no row ever comes). */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query.h"
+
+static int      g_nkeys;
+static aw_lookup g_lookup;
+
+/* The column names and the number of ?s of sql, by preparing it once on a
+ * sqlite: DSN's file. 0, or -1 with a sentence in err. */
+static int sqlite_columns(const char *dsn, const char *sql, char ***names, int *ncols,
+                          int *nparams, char *err, size_t errlen)
+{
+    const char *p = dsn + strlen("sqlite:");
+    if (strncmp(p, "//", 2) == 0) p += 2;
+    size_t n = strcspn(p, "?");
+    char *path = strndup(p, n);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (!path) { snprintf(err, errlen, "out of memory"); return -1; }
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open '%s': %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        goto done;
+    }
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK || !st) {
+        snprintf(err, errlen, "--sql does not prepare: %s", st ? sqlite3_errmsg(db) : "no statement");
+        goto done;
+    }
+    *ncols = sqlite3_column_count(st);
+    *nparams = sqlite3_bind_parameter_count(st);
+    *names = calloc((size_t)*ncols + 1, sizeof **names);
+    if (!*names) goto done;
+    for (int i = 0; i < *ncols; i++) {
+        const char *name = sqlite3_column_name(st, i);
+        if (!((*names)[i] = strdup(name ? name : ""))) goto done;
+    }
+    rc = 0;
+done:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    free(path);
+    return rc;
+}
+
+int en_query_open(const char *dsn, const char *sql, int nkeys, aw_adapter **ad,
+                  const char *const **names, int *ncols, char *err, size_t errlen)
+{
+    *ad = NULL;
+    *names = NULL;
+    *ncols = 0;
+    g_nkeys = nkeys;
+    g_lookup = (aw_lookup){ .ctx = &g_nkeys, .sql = sql, .bind = en_bind,
+                            .row = en_row_new, .free_result = en_row_free };
+    char msg[768] = "";
+    /* SQLite reads through mmap rather than a pread per page (the lookups
+     * only read): several times fewer syscalls per lookup. Process-wide,
+     * before SQLite is first used; the adapter's connections inherit it. */
+    if (strncmp(dsn, "sqlite:", 7) == 0)
+        sqlite3_config(SQLITE_CONFIG_MMAP_SIZE, (sqlite3_int64)1 << 30, (sqlite3_int64)-1);
+    int rc = aw_adapter_open(ad, dsn, &g_lookup, msg, sizeof msg);
+    if (rc) {
+        if (rc == AW_EQUERY)
+            snprintf(err, errlen, "--sql: %s", msg[0] ? msg : aw_strerror(rc));
+        else
+            snprintf(err, errlen, "--dsn '%s': %s", dsn, msg[0] ? msg : aw_strerror(rc));
+        /* A DSN that does not open (also: cannot connect) or SQL that does
+         * not prepare is a configuration mistake. */
+        return rc == AW_ENOMEM ? EN_EXIT_FATAL : EN_EXIT_USAGE;
+    }
+    char **nm = NULL;
+    int nparams = -1;
+    if (strncmp(dsn, "sqlite:", 7) == 0) {
+        if (sqlite_columns(dsn, sql, &nm, ncols, &nparams, msg, sizeof msg)) {
+            snprintf(err, errlen, "%s", msg);
+            goto fail;
+        }
+    } else {
+        snprintf(err, errlen, "--dsn '%s': this adapter does not say its result column names", dsn);
+        goto fail;
+    }
+    *names = (const char *const *)nm;
+    if (nparams >= 0 && nparams != nkeys) {
+        snprintf(err, errlen, "--sql has %d placeholder%s (?) but %d --key %s given; give one --key per ?",
+                 nparams, nparams == 1 ? "" : "s", nkeys, nkeys == 1 ? "was" : "were");
+        goto fail;
+    }
+    if (*ncols == 0) {
+        snprintf(err, errlen, "--sql returns no columns; it must be a query (SELECT ...)");
+        goto fail;
+    }
+    return 0;
+fail:
+    en_query_close(*ad, *names ? *names : (const char *const *)nm, *ncols);
+    *ad = NULL;
+    *names = NULL;
+    *ncols = 0;
+    return EN_EXIT_USAGE;
+}
+
+void en_query_close(aw_adapter *ad, const char *const *names, int ncols)
+{
+    aw_adapter_close(ad);
+    if (names) {
+        for (int i = 0; i < ncols; i++) free((char *)names[i]);
+        free((void *)names);
+    }
+}
+
+en_type en_row_type(const aw_row *r, int i)
+{
+    switch (aw_row_type(r, i)) {
+    case AW_VINT64:  return EN_INT;
+    case AW_VDOUBLE: return EN_REAL;
+    case AW_VTEXT:   return EN_TEXT;
+    default:         return EN_NULL;
+    }
+}

@@ -1,0 +1,514 @@
+/*
+ * aw-enrich -- enriches CSV / JSON-lines records on stdin with one SQL
+ * lookup per record through the asyncwait operator, and writes the joined
+ * records to stdout. docs/aw-enrich.md is its manual.
+ *
+ * One thread (this one) owns the operator, reads stdin and writes stdout:
+ * a poll() loop over stdin and the operator's eventfd, so that records in
+ * flight keep leaving while the input is slow, and progress keeps coming.
+ * The adapter's workers run the lookups (query.c).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "enrich.h"
+#include "query.h"
+
+#define EN_PROGRESS_MS 1000
+
+typedef struct en_ctx {
+    en_opts      o;
+    aw_op       *op;
+    aw_adapter  *ad;
+    en_format    fmt;
+    en_csv      *csv;
+    en_json     *json;
+    en_lines     in;
+    const char *const *names;     /* result column names */
+    int          ncols;
+    /* Records parsed but not yet pushed, oldest first. */
+    en_record  **q;
+    size_t       qhead, qlen, qcap;
+    bool         oom;
+    en_record   *late;           /* timed out: the adapter may still read them */
+    en_buf       out;
+    en_counts    cnt;
+    bool         stop;            /* fatal: stop now, discard what is in flight */
+    bool         stop_input;      /* --on-error fail on a malformed line: drain, stop */
+    int          exit_code;
+    bool         progress, tty;
+    int64_t      start_us, next_progress_us, last_progress_us;
+    uint64_t     last_in;
+} en_ctx;
+
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("aw-enrich: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void set_exit(en_ctx *x, int code)
+{
+    if (code > x->exit_code) x->exit_code = code;
+}
+
+/* --------------------------------------------------------- parse events */
+
+static void on_parsed(void *ctx, en_record *r)
+{
+    en_ctx *x = ctx;
+    x->cnt.in++;
+    if (x->stop_input) {            /* after a malformed line that stops us */
+        x->cnt.discarded++;
+        en_record_free(r);
+        return;
+    }
+    if (x->qlen == x->qcap) {
+        size_t cap = x->qcap ? x->qcap * 2 : 64;
+        en_record **q = malloc(cap * sizeof *q);
+        if (!q) { x->oom = true; en_record_free(r); return; }
+        for (size_t i = 0; i < x->qlen; i++) q[i] = x->q[(x->qhead + i) % x->qcap];
+        free(x->q);
+        x->q = q;
+        x->qcap = cap;
+        x->qhead = 0;
+    }
+    x->q[(x->qhead + x->qlen++) % x->qcap] = r;
+}
+
+static const char *policy_text(const en_ctx *x)
+{
+    switch (x->o.on_error) {
+    case EN_ONERR_SKIP: return "record left out (--on-error skip)";
+    case EN_ONERR_KEEP: return "record kept with empty result fields (--on-error keep)";
+    default:            return "stopping (--on-error fail)";
+    }
+}
+
+static void on_bad(void *ctx, uint64_t line, const char *msg)
+{
+    en_ctx *x = ctx;
+    if (x->csv && !en_csv_have_header(x->csv)) {
+        say("line %" PRIu64 ": %s; the CSV header is malformed, stopping", line, msg);
+        x->stop_input = true;
+        set_exit(x, EN_EXIT_FATAL);
+        return;
+    }
+    x->cnt.in++;
+    x->cnt.failed++;
+    x->cnt.malformed++;
+    /* A malformed record has nothing to keep: keep leaves it out too. */
+    say("line %" PRIu64 ": %s; %s", line, msg,
+        x->o.on_error == EN_ONERR_FAIL ? "stopping (--on-error fail)" : "record left out");
+    if (x->o.on_error == EN_ONERR_FAIL) {
+        x->stop_input = true;
+        set_exit(x, EN_EXIT_FATAL);
+    } else {
+        set_exit(x, EN_EXIT_FAILED);
+    }
+}
+
+/* ------------------------------------------------------------- output */
+
+/* Output is formatted into x->out and handed to stdout in chunks of about
+ * EN_OUT_CHUNK, and whenever the input pauses (streaming). */
+#define EN_OUT_CHUNK (64 * 1024)
+
+/* Writes x->out to stdout (and with flush, fflush). 0, or -1 after saying
+ * why and stopping the run. */
+static int out_flush(en_ctx *x, bool flush)
+{
+    if ((x->out.len && fwrite(x->out.p, 1, x->out.len, stdout) != x->out.len) ||
+        (flush && fflush(stdout))) {
+        if (!x->stop) say("cannot write the output: %s", strerror(errno));
+        x->stop = true;
+        set_exit(x, EN_EXIT_FATAL);
+        x->out.len = 0;
+        return -1;
+    }
+    x->out.len = 0;
+    return 0;
+}
+
+static void written(en_ctx *x, uint64_t records)
+{
+    x->cnt.out += records;
+    if (x->out.len >= EN_OUT_CHUNK) out_flush(x, false);
+}
+
+/* Formats rec joined with rows[0..n) (n == 0: one record of empty result
+ * fields) into x->out. 0, or -1 with a sentence in err. */
+static int format(en_ctx *x, const en_record *rec, en_row *const *rows, size_t n,
+                  char *err, size_t errlen)
+{
+    size_t mark = x->out.len;
+    size_t k = n ? n : 1;
+    for (size_t i = 0; i < k; i++) {
+        const en_row *row = n ? rows[i] : NULL;
+        if (row && row->n != x->ncols) {
+            snprintf(err, errlen, "a row has %d columns, expected %d", row->n, x->ncols);
+            goto fail;
+        }
+        if (x->fmt == EN_FMT_CSV) {
+            if (en_csv_format(&x->out, rec, row, x->ncols)) {
+                snprintf(err, errlen, "out of memory");
+                goto fail;
+            }
+        } else if (en_json_format(&x->out, rec, row, x->names, x->ncols, err, errlen)) {
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    x->out.len = mark;      /* none of this record's output */
+    return -1;
+}
+
+/* rec could not be enriched (what: msg): report it, then --on-error. */
+static void record_failed(en_ctx *x, en_record *rec, const char *what, const char *msg)
+{
+    char err[256];
+    x->cnt.failed++;
+    say("line %" PRIu64 ": %s: %s; %s", rec->line, what, msg, policy_text(x));
+    if (x->o.on_error == EN_ONERR_FAIL) {
+        x->stop = true;
+        set_exit(x, EN_EXIT_FATAL);
+        return;
+    }
+    set_exit(x, EN_EXIT_FAILED);
+    if (x->o.on_error == EN_ONERR_KEEP) {
+        if (format(x, rec, NULL, 0, err, sizeof err) == 0) {
+            written(x, 1);
+        } else {
+            say("line %" PRIu64 ": cannot write it either: %s", rec->line, err);
+        }
+    }
+}
+
+static void sink_emit(void *ctx, void *input, void *const *results, size_t n, int64_t ts)
+{
+    en_ctx *x = ctx;
+    en_record *rec = input;
+    en_row *const *rows = (en_row *const *)results;
+    (void)ts;
+    if (!x->stop) {
+        char err[256];
+        if (n == 0 && x->o.join == EN_JOIN_INNER) {
+            /* joined away: no row */
+        } else if (format(x, rec, rows, n, err, sizeof err)) {
+            record_failed(x, rec, "cannot write the result", err);
+        } else {
+            written(x, n ? n : 1);
+        }
+    } else {
+        x->cnt.discarded++;
+    }
+    for (size_t i = 0; i < n; i++) free(results[i]);
+    en_record_free(rec);
+}
+
+static void sink_error(void *ctx, void *input, int err, const char *msg)
+{
+    en_ctx *x = ctx;
+    en_record *rec = input;
+    if (!x->stop) {
+        char what[64];
+        snprintf(what, sizeof what, "lookup failed (%s)", aw_err_name(err));
+        record_failed(x, rec, what, msg);
+    } else {
+        x->cnt.discarded++;
+    }
+    if (err == AW_ETIMEDOUT) {
+        /* Its lookup may still be queued or running on a worker, which
+         * reads the keys: free it only once the adapter has closed. */
+        en_record_trim(rec);
+        rec->next = x->late;
+        x->late = rec;
+    } else {
+        en_record_free(rec);
+    }
+}
+
+static void sink_discard(void *ctx, void *input)
+{
+    en_ctx *x = ctx;
+    x->cnt.discarded++;
+    en_record_free(input);
+}
+
+static void sink_release(void *ctx, void *result)
+{
+    (void)ctx;
+    free(result);
+}
+
+/* Retry any failed attempt but a configuration mistake. */
+static bool retry_error(void *ctx, void *input, int err)
+{
+    (void)ctx; (void)input;
+    return err != AW_ECONFIG && err != AW_EINVAL && err != AW_ENOMEM;
+}
+
+/* ------------------------------------------------------------ the loop */
+
+static void tick(en_ctx *x, bool force)
+{
+    if (!x->progress) return;
+    int64_t now = en_now_us();
+    if (!force && now < x->next_progress_us) return;
+    x->next_progress_us = now + EN_PROGRESS_MS * 1000;
+    aw_stats s;
+    aw_op_stats(x->op, &s);
+    double secs = (double)(now - x->last_progress_us) / 1e6;
+    en_progress(stderr, x->tty, &x->cnt, &s, secs > 0 ? (double)(x->cnt.in - x->last_in) / secs : 0);
+    x->last_progress_us = now;
+    x->last_in = x->cnt.in;
+}
+
+static int op_failed(en_ctx *x, int rc)
+{
+    if (!x->stop) say("the operator failed: %s: %s", aw_strerror(rc), aw_op_errmsg(x->op));
+    x->stop = true;
+    set_exit(x, EN_EXIT_FATAL);
+    return -1;
+}
+
+/* Waits for the operator (and, with want_input, stdin) for up to the next
+ * progress tick. Returns 0 or -1 (stop). */
+static int wait_some(en_ctx *x, bool want_input)
+{
+    int64_t tmo = EN_PROGRESS_MS;
+    if (x->progress) {
+        int64_t left = (x->next_progress_us - en_now_us()) / 1000;
+        tmo = left < 0 ? 0 : left;
+    }
+    size_t inflight = aw_op_in_flight(x->op);
+    if (!want_input) {
+        int rc = aw_op_poll(x->op, (int)tmo);
+        return rc < 0 ? op_failed(x, rc) : 0;
+    }
+    if (inflight == 0) {
+        /* Nothing to wait for but input: block in read. */
+        if (out_flush(x, true)) return -1;
+        if (en_lines_fill(&x->in)) {
+            say("cannot read the input: %s", strerror(errno));
+            x->stop = true;
+            set_exit(x, EN_EXIT_FATAL);
+            return -1;
+        }
+        return 0;
+    }
+    int64_t timer = aw_op_next_timer_ms(x->op);
+    if (timer >= 0 && timer < tmo) tmo = timer;
+    struct pollfd p[2] = { { .fd = x->in.fd, .events = POLLIN }, { .fd = aw_op_fd(x->op), .events = POLLIN } };
+    int n = poll(p, 2, 0);
+    if (n == 0) {
+        /* Idle: hand over what is written so far, then wait. */
+        if (out_flush(x, true)) return -1;
+        n = poll(p, 2, (int)tmo);
+    }
+    if (n < 0 && errno != EINTR) {
+        say("poll: %s", strerror(errno));
+        x->stop = true;
+        set_exit(x, EN_EXIT_FATAL);
+        return -1;
+    }
+    int rc = aw_op_poll(x->op, 0);
+    if (rc < 0) return op_failed(x, rc);
+    if (n > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+        if (en_lines_fill(&x->in)) {
+            say("cannot read the input: %s", strerror(errno));
+            x->stop = true;
+            set_exit(x, EN_EXIT_FATAL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int feed_line(en_ctx *x, const char *s, size_t n)
+{
+    int rc = x->fmt == EN_FMT_CSV ? en_csv_line(x->csv, s, n, x->in.lineno)
+                                  : en_json_line(x->json, s, n, x->in.lineno);
+    if (rc || x->oom) {
+        say("out of memory at line %" PRIu64, x->in.lineno);
+        x->stop = true;
+        set_exit(x, EN_EXIT_FATAL);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads, pushes and emits until the input ends (or a failure stops it). */
+static void run(en_ctx *x)
+{
+    bool eof = false;
+    while (!x->stop) {
+        tick(x, false);
+        if (x->qlen) {
+            en_record *r = x->q[x->qhead];
+            int rc = aw_op_try_push(x->op, r, 0);
+            if (rc == 0) {
+                x->qhead = (x->qhead + 1) % x->qcap;
+                x->qlen--;
+            } else if (rc == AW_EAGAIN) {
+                if (wait_some(x, false)) break;
+            } else {
+                op_failed(x, rc);
+                break;
+            }
+            continue;
+        }
+        if (x->stop_input || eof) break;
+        const char *s;
+        size_t n;
+        int got = en_lines_next(&x->in, &s, &n);
+        if (got == 1) {
+            feed_line(x, s, n);
+        } else if (got < 0) {
+            if (x->fmt == EN_FMT_CSV && en_csv_finish(x->csv)) {
+                x->oom = true;
+                feed_line(x, "", 0);
+            }
+            eof = true;
+        } else if (wait_some(x, true)) {
+            break;
+        }
+    }
+    /* Drain: what is in flight leaves (unless a fatal error stopped us). */
+    while (!x->stop && aw_op_in_flight(x->op) > 0) {
+        int rc = aw_op_poll(x->op, EN_PROGRESS_MS);
+        if (rc < 0) { op_failed(x, rc); break; }
+        tick(x, false);
+    }
+    /* Records parsed but never pushed. */
+    while (x->qlen) {
+        en_record_free(x->q[x->qhead]);
+        x->qhead = (x->qhead + 1) % x->qcap;
+        x->qlen--;
+        x->cnt.discarded++;
+    }
+}
+
+/* --------------------------------------------------------------- setup */
+
+/* Reads up to the header (CSV) and resolves the keys. Returns 0 or an
+ * exit code. */
+static int start_input(en_ctx *x, char *err, size_t errlen)
+{
+    en_parse_cb cb = { .ctx = x, .record = on_parsed, .bad = on_bad };
+    x->fmt = x->o.format;
+    if (x->fmt == EN_FMT_AUTO) {
+        int ch = en_lines_peek(&x->in);
+        if (ch == -2) {
+            snprintf(err, errlen, "cannot read the input: %s", strerror(errno));
+            return EN_EXIT_FATAL;
+        }
+        x->fmt = ch == '{' ? EN_FMT_JSONL : EN_FMT_CSV;
+    }
+    if (x->fmt == EN_FMT_JSONL)
+        return en_json_new(&x->json, &x->o, &cb) ? EN_EXIT_FATAL : 0;
+    if (en_csv_new(&x->csv, &x->o, &cb)) return EN_EXIT_FATAL;
+    /* The header is the first record. */
+    while (!en_csv_have_header(x->csv)) {
+        const char *s;
+        size_t n;
+        int got = en_lines_next(&x->in, &s, &n);
+        if (got == 1) {
+            if (feed_line(x, s, n)) return EN_EXIT_FATAL;
+        } else if (got < 0) {
+            if (en_csv_finish(x->csv)) return EN_EXIT_FATAL;
+            if (!en_csv_have_header(x->csv)) return 0;  /* empty input */
+        } else if (en_lines_fill(&x->in)) {
+            snprintf(err, errlen, "cannot read the input: %s", strerror(errno));
+            return EN_EXIT_FATAL;
+        }
+        if (x->stop_input) return 0;    /* the header itself was malformed */
+    }
+    int rc = en_csv_bind_keys(x->csv, err, errlen);
+    if (rc) return rc;
+    if (en_csv_write_header(x->csv, stdout, x->names, x->ncols)) {
+        snprintf(err, errlen, "cannot write the output: %s", strerror(errno));
+        return EN_EXIT_FATAL;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static en_ctx ctx;
+    en_ctx *x = &ctx;
+    char err[1024] = "";
+    bool exit_now;
+    int rc = en_cli_parse(&x->o, argc, argv, &exit_now, err, sizeof err);
+    if (rc || exit_now) {
+        if (rc) say("%s", err);
+        en_opts_free(&x->o);
+        return rc;
+    }
+    x->tty = isatty(STDERR_FILENO);
+    x->progress = x->o.progress < 0 ? x->tty : x->o.progress;
+    static char outbuf[1 << 18];
+    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+    x->start_us = en_now_us();
+    x->next_progress_us = x->start_us + EN_PROGRESS_MS * 1000;
+    x->last_progress_us = x->start_us;
+
+    int code = 0;
+    /* The store: opens, prepares, checks -- configuration errors are 2. */
+    rc = en_query_open(x->o.dsn, x->o.sql, x->o.nkeys, &x->ad, &x->names, &x->ncols,
+                       err, sizeof err);
+    if (rc) { say("%s", err); code = rc; goto out; }
+    if (en_lines_init(&x->in, STDIN_FILENO)) { say("out of memory"); code = EN_EXIT_FATAL; goto out; }
+    rc = start_input(x, err, sizeof err);
+    if (rc) { say("%s", err); code = rc; goto out; }
+
+    aw_config cfg = {
+        .mode = x->o.mode,
+        .capacity = x->o.capacity,
+        .timeout_ms = x->o.timeout_ms,
+        .retry = { .max_attempts = x->o.retries, .delay_ms = x->o.retry_delay_ms,
+                   .multiplier = 1.0, .if_error = retry_error },
+    };
+    aw_sink sink = { .ctx = x, .emit = sink_emit, .error = sink_error,
+                     .discard = sink_discard, .release = sink_release };
+    rc = aw_op_create(&x->op, &cfg, aw_adapter_function(x->ad), &sink, err, sizeof err);
+    if (rc) {
+        say("%s", err);
+        code = rc == AW_EINVAL || rc == AW_ECONFIG ? EN_EXIT_USAGE : EN_EXIT_FATAL;
+        goto out;
+    }
+    run(x);
+    code = x->exit_code;
+out:;
+    aw_stats st = { 0 };
+    if (x->op) aw_op_stats(x->op, &st);
+    aw_op_free(x->op);              /* stops the lookups, discards the rest */
+    en_query_close(x->ad, x->names, x->ncols);
+    for (en_record *r = x->late, *next; r; r = next) {
+        next = r->next;
+        en_record_free(r);
+    }
+    bool stopped = x->stop;
+    if (out_flush(x, true) && !stopped) code = EN_EXIT_FATAL;
+    if (x->op || x->cnt.in) {
+        if (x->progress) en_progress_clear(stderr, x->tty);
+        en_summary(stderr, &x->cnt, &st, en_now_us() - x->start_us);
+    }
+    en_csv_free(x->csv);
+    en_json_free(x->json);
+    en_lines_free(&x->in);
+    en_buf_free(&x->out);
+    free(x->q);
+    en_opts_free(&x->o);
+    return code;
+}

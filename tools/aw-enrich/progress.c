@@ -1,0 +1,41 @@
+/* progress.c -- the progress line and the closing summary, on stderr. */
+#include <inttypes.h>
+#include <time.h>
+
+#include "enrich.h"
+
+int64_t en_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void en_progress(FILE *f, bool tty, const en_counts *c, const aw_stats *s, double rate)
+{
+    fprintf(f, "%saw-enrich: %" PRIu64 " in, %" PRIu64 " out, %" PRIu64 " failed, %zu in flight, "
+            "%.0f records/s, p99 %.2f ms%s",
+            tty ? "\r" : "", c->in, c->out, c->failed, s->in_flight, rate,
+            s->p99_us / 1000.0, tty ? "\033[K" : "\n");
+    fflush(f);
+}
+
+void en_progress_clear(FILE *f, bool tty)
+{
+    if (tty) {
+        fputs("\r\033[K", f);
+        fflush(f);
+    }
+}
+
+void en_summary(FILE *f, const en_counts *c, const aw_stats *s, int64_t wall_us)
+{
+    double secs = (double)wall_us / 1e6;
+    fprintf(f, "aw-enrich: %" PRIu64 " records in, %" PRIu64 " out, %" PRIu64 " failed",
+            c->in, c->out, c->failed);
+    if (c->malformed) fprintf(f, " (%" PRIu64 " malformed)", c->malformed);
+    fprintf(f, ", %" PRIu64 " retried, %" PRIu64 " timed out", s->retried, s->timed_out);
+    if (c->discarded) fprintf(f, ", %" PRIu64 " not written (stopped)", c->discarded);
+    fprintf(f, ", %.3f s wall, %.0f records/s, p99 %.2f ms\n",
+            secs, secs > 0 ? (double)c->in / secs : 0, s->p99_us / 1000.0);
+}
