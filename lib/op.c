@@ -300,6 +300,10 @@ static void rearm(aw_op *op)
         ssize_t r = read(op->efd, &v, sizeof v);
         (void)r;
         atomic_store(&op->wake, 0);
+        /* Dekker with deliver(): our store of wake must be visible before
+         * we look at the inbox, as a completer's push is before its look
+         * at wake; else both miss and the wake-up is lost. */
+        atomic_thread_fence(memory_order_seq_cst);
     }
 }
 

@@ -219,9 +219,16 @@ static void threads_fd_event_loop(void)
         while (pushed < c.n && aw_op_try_push(op, (void *)(intptr_t)pushed, 0) == 0) pushed++;
         if (aw_op_poll(op, 0) > 0) continue;
         struct pollfd p = { .fd = fd, .events = POLLIN };
-        int r = poll(&p, 1, 5000);            /* a deadline, not a wait for a result */
-        if (r == 0) timeouts++;
-        else wakeups++;
+        int r = poll(&p, 1, 10000);           /* a deadline, not a wait for a result */
+        if (r == 0) {
+            timeouts++;
+            pthread_mutex_lock(&b.mu);
+            AW__FAIL("fd not readable for 10 s: %zu in flight, %zu parked, %ld/%ld emitted",
+                     aw_op_in_flight(op), b.n, c.emitted, c.n);
+            pthread_mutex_unlock(&b.mu);
+        } else {
+            wakeups++;
+        }
     }
     ASSERT_EQ(timeouts, 0);
     ASSERT_TRUE(wakeups > 0);
