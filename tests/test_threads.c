@@ -218,6 +218,8 @@ static void threads_fd_event_loop(void)
     while (c.emitted < c.n && timeouts == 0) {
         while (pushed < c.n && aw_op_try_push(op, (void *)(intptr_t)pushed, 0) == 0) pushed++;
         if (aw_op_poll(op, 0) > 0) continue;
+        /* try_push may have emitted the last ones itself */
+        if (c.emitted == c.n || aw_op_in_flight(op) == 0) continue;
         struct pollfd p = { .fd = fd, .events = POLLIN };
         int r = poll(&p, 1, 10000);           /* a deadline, not a wait for a result */
         if (r == 0) {
