@@ -37,8 +37,8 @@ TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN = $(BUILD)/tests/run_tests
 EXAMPLES = $(BUILD)/examples/bench_core $(BUILD)/examples/minimal $(BUILD)/examples/throughput
 PC       = $(BUILD)/asyncwait.pc
-HEADERS  = lib/asyncwait.h $(wildcard lib/pool.h lib/lookup.h adapters/*.h) \
-           $(wildcard adapters/sqlite/*.h)
+HEADERS  = lib/asyncwait.h $(wildcard lib/pool.h lib/lookup.h adapters/adapter.h)
+ADAPTER_HEADERS = $(wildcard adapters/sqlite/*.h)
 VERSION  = $(shell sed -n 's/^\#define AW_VERSION_STRING "\(.*\)"/\1/p' lib/asyncwait.h)
 
 SHELL = /bin/bash
@@ -48,7 +48,7 @@ all: $(LIB) $(PC) examples
 
 examples: $(EXAMPLES)
 
-$(BUILD)/obj/%.o: %.c $(HEADERS) $(wildcard lib/*_int.h tests/*.h)
+$(BUILD)/obj/%.o: %.c $(HEADERS) $(ADAPTER_HEADERS) $(wildcard lib/*_int.h adapters/*_int.h tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -95,6 +95,8 @@ install: $(LIB) $(PC)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/asyncwait $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/asyncwait/
+	install -d $(DESTDIR)$(PREFIX)/include/asyncwait/sqlite
+	install -m 644 $(ADAPTER_HEADERS) $(DESTDIR)$(PREFIX)/include/asyncwait/sqlite/
 	install -m 644 $(PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 
 uninstall:
