@@ -284,6 +284,17 @@ static int op_failed(en_ctx *x, int rc)
 
 /* Waits for the operator (and, with want_input, stdin) for up to the next
  * progress tick. Returns 0 or -1 (stop). */
+
+/* Reads more input; a read error ends the run as fatal. */
+static int fill_input(en_ctx *x)
+{
+    if (en_lines_fill(&x->in) == 0) return 0;
+    say("cannot read the input: %s", strerror(errno));
+    x->stop = true;
+    set_exit(x, EN_EXIT_FATAL);
+    return -1;
+}
+
 static int wait_some(en_ctx *x, bool want_input)
 {
     int64_t tmo = EN_PROGRESS_MS;
@@ -299,13 +310,7 @@ static int wait_some(en_ctx *x, bool want_input)
     if (inflight == 0) {
         /* Nothing to wait for but input: block in read. */
         if (out_flush(x, true)) return -1;
-        if (en_lines_fill(&x->in)) {
-            say("cannot read the input: %s", strerror(errno));
-            x->stop = true;
-            set_exit(x, EN_EXIT_FATAL);
-            return -1;
-        }
-        return 0;
+        return fill_input(x);
     }
     int64_t timer = aw_op_next_timer_ms(x->op);
     if (timer >= 0 && timer < tmo) tmo = timer;
@@ -324,14 +329,7 @@ static int wait_some(en_ctx *x, bool want_input)
     }
     int rc = aw_op_poll(x->op, 0);
     if (rc < 0) return op_failed(x, rc);
-    if (n > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-        if (en_lines_fill(&x->in)) {
-            say("cannot read the input: %s", strerror(errno));
-            x->stop = true;
-            set_exit(x, EN_EXIT_FATAL);
-            return -1;
-        }
-    }
+    if (n > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) return fill_input(x);
     return 0;
 }
 
