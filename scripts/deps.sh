@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages asyncwait needs, only those missing.
-# Usage: scripts/deps.sh [group...]   groups: build (default), demo, mysql
+# Usage: scripts/deps.sh [group...]   groups: build (default), demo, mysql, fuzz
 set -euo pipefail
 pkgs=(build-essential pkg-config libcunit1-dev libsqlite3-dev sqlite3 libcsv-dev libjansson-dev)
 for g in "$@"; do
@@ -8,7 +8,8 @@ for g in "$@"; do
         build) ;;
         demo) pkgs+=(gnuplot-nox) ;;
         mysql) pkgs+=(mariadb-server libmariadb-dev sysbench) ;;
-        *) echo "deps.sh: unknown group '$g' (build, demo, mysql)" >&2; exit 2 ;;
+        fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
+        *) echo "deps.sh: unknown group '$g' (build, demo, mysql, fuzz)" >&2; exit 2 ;;
     esac
 done
 missing=()
