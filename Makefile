@@ -11,6 +11,7 @@ WARN    = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unuse
 DEFS    = -D_GNU_SOURCE
 INCS    = -Ilib -Iadapters
 SQLITE_LIBS = -lsqlite3
+PC_PRIVATE  = $(SQLITE_LIBS)
 
 ifeq ($(SAN),address)
   SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -66,19 +67,29 @@ $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $(TEST_OBJ) $(LIB) -lcunit $(LIBS) -o $@
 
-$(PC): lib/asyncwait.h
+$(PC): lib/asyncwait.h Makefile
 	@mkdir -p $(dir $@)
 	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: asyncwait\nDescription: Flink-style async I/O operator for C\nVersion: %s\nCflags: -I$${includedir}/asyncwait\nLibs: -L$${libdir} -lasyncwait\nLibs.private: %s -lpthread -lm\n' \
-	    '$(PREFIX)' '$(VERSION)' '$(SQLITE_LIBS)' > $@
+	    '$(PREFIX)' '$(VERSION)' '$(PC_PRIVATE)' > $@
 
 deps:
-	scripts/deps.sh build
+	scripts/deps.sh build mysql
 
 # The README's test command: installs missing packages, builds, runs every
-# suite. TESTS=suite[,suite] runs a subset.
+# suite. TESTS=suite[,suite] runs a subset. A sub-make runs the suites
+# because what is installed (libmariadb-dev) decides what is built, and
+# this make read the Makefile before deps installed it.
 test: deps
-	$(MAKE) $(TEST_BIN)
-	$(TEST_BIN) $(TESTS)
+	$(MAKE) test-run
+
+# The suites; the mysql suite (and a full run) inside tests/mariadb.sh run,
+# which starts a throwaway MariaDB, loads MYSQL_ROWS rows, exports
+# AW_MYSQL_* and stops the server by pid however the run ends.
+MYSQL_ROWS ?= 100000
+NEED_SERVER = $(if $(TESTS),$(findstring mysql,$(TESTS)),all)
+WITH_SERVER = $(if $(NEED_SERVER),tests/mariadb.sh run -n $(MYSQL_ROWS))
+test-run: $(TEST_BIN)
+	$(WITH_SERVER) $(TEST_BIN) $(TESTS)
 ifneq ($(wildcard tools/aw-enrich/main.c),)
 	$(if $(TESTS),,$(MAKE) test-enrich)
 endif
@@ -191,3 +202,47 @@ fuzz-corpus: $(LIB)
 test-crash: $(BUILD)/examples/enrich
 	tests/crash_test.sh $(BUILD)/examples/enrich $(CRASH_ARGS)
 	tests/crash_test.sh $(BUILD)/examples/enrich --unordered --kills 10 $(CRASH_ARGS)
+
+# ------------------------------------------------------------------ MySQL
+# The MySQL/MariaDB adapter (adapters/mysql) is built when libmariadb-dev is
+# installed (scripts/deps.sh mysql); mysql:// then opens through the same
+# aw_adapter_open. make test-mysql runs the mysql suite against a private,
+# throwaway server (tests/mariadb.sh); make demo-mysql runs the comparison.
+MYSQL_OK := $(shell pkg-config --exists libmariadb 2>/dev/null && echo yes)
+ifeq ($(MYSQL_OK),yes)
+  MYSQL_SRC  = $(wildcard adapters/mysql/*.c)
+  MYSQL_OBJ  = $(MYSQL_SRC:%.c=$(BUILD)/obj/%.o)
+  LIB_SRC   += $(MYSQL_SRC)
+  DEFS      += -DAW_HAVE_MYSQL
+  INCS      += $(shell pkg-config --cflags libmariadb)
+  LIBS      += $(shell pkg-config --libs libmariadb)
+  MYSQL_EXAMPLES = $(patsubst examples/%.c,$(BUILD)/examples/%,\
+                     $(wildcard examples/delay_proxy.c examples/throughput_mysql.c))
+  PC_PRIVATE += $(shell pkg-config --libs libmariadb)
+examples: $(MYSQL_EXAMPLES)
+$(LIB): $(MYSQL_OBJ)
+$(MYSQL_OBJ) $(TEST_OBJ) $(BUILD)/obj/adapters/registry.o: $(wildcard adapters/mysql/*.h)
+endif
+.PHONY: test-mysql demo-mysql install-mysql test-run
+
+# Only the mysql suite, with its server.
+test-mysql:
+	scripts/deps.sh build mysql
+	$(MAKE) test-run TESTS=mysql
+
+# The comparison (examples/throughput_mysql.c): sync map vs pool vs native
+# vs sysbench, RTT 0 / 0.5 / 2 ms through examples/delay_proxy, on 1 M rows.
+# DEMO_MYSQL_ARGS=--quick for a shorter run.
+DEMO_MYSQL_ROWS ?= 1000000
+demo-mysql:
+	scripts/deps.sh build demo mysql
+	$(MAKE) $(BUILD)/examples/throughput_mysql $(BUILD)/examples/delay_proxy
+	tests/mariadb.sh run -n $(DEMO_MYSQL_ROWS) $(BUILD)/examples/throughput_mysql \
+	    --proxy $(BUILD)/examples/delay_proxy $(DEMO_MYSQL_ARGS)
+
+install-mysql:
+	install -d $(DESTDIR)$(PREFIX)/include/asyncwait/mysql
+	install -m 644 adapters/mysql/mysql.h $(DESTDIR)$(PREFIX)/include/asyncwait/mysql/
+ifeq ($(MYSQL_OK),yes)
+install: install-mysql
+endif

@@ -40,5 +40,8 @@ int aw__adapter_err(char *err, size_t errlen, int code, const char *fmt, ...)
 /* Each adapter's entry, listed in registry.c. */
 int aw__sqlite_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup,
                         char *err, size_t errlen);
+/* adapters/mysql/common.c; listed only when built with AW_HAVE_MYSQL. */
+int aw__mysql_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup,
+                       char *err, size_t errlen);
 
 #endif

@@ -3,10 +3,19 @@
 #include <string.h>
 #include "adapter_int.h"
 
+#ifdef AW_HAVE_MYSQL
+#define KNOWN_SCHEMES "sqlite, mysql"
+#else
+#define KNOWN_SCHEMES "sqlite"
+#endif
+
 typedef int (*open_fn)(aw_adapter **, aw_uri *, const aw_lookup *, char *, size_t);
 
 static const struct { const char *scheme; open_fn open; } schemes[] = {
     { "sqlite", aw__sqlite_open_uri },
+#ifdef AW_HAVE_MYSQL
+    { "mysql", aw__mysql_open_uri },
+#endif
 };
 
 int aw_adapter_open(aw_adapter **out, const char *uri, const aw_lookup *lookup,
@@ -29,9 +38,14 @@ int aw_adapter_open(aw_adapter **out, const char *uri, const aw_lookup *lookup,
         if (!strcmp(u.scheme, schemes[i].scheme)) break;
     if (i < sizeof schemes / sizeof schemes[0])
         rc = schemes[i].open(out, &u, lookup, err, errlen);
+#ifndef AW_HAVE_MYSQL
+    else if (!strcmp(u.scheme, "mysql"))
+        aw__adapter_err(err, errlen, AW_ECONFIG, "mysql:// needs the MySQL adapter, which this "
+                        "build lacks: install libmariadb-dev and rebuild");
+#endif
     else
-        aw__adapter_err(err, errlen, AW_ECONFIG, "unknown scheme '%s' in '%s' (known: sqlite)",
-                        u.scheme, uri);
+        aw__adapter_err(err, errlen, AW_ECONFIG, "unknown scheme '%s' in '%s' (known: %s)",
+                        u.scheme, uri, KNOWN_SCHEMES);
     aw__uri_free(&u);
     return rc;
 }

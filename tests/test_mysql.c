@@ -1,0 +1,604 @@
+/* The MySQL adapter, both strategies, against a real throwaway MariaDB
+ * (tests/mariadb.sh; `make test-mysql` starts it and sets AW_MYSQL_*):
+ * results equal a direct query for 10 000 random keys in all three modes;
+ * zero, one and many rows, NULLs, text (embedded NULs, 100 KB, UTF-8);
+ * query errors; every configuration mistake's sentence; read timeouts;
+ * timeouts while queued; closing while busy and from a callback. The
+ * fault test (KILL, restart) is in test_mysql_fault.c.
+ *
+ * Without the environment every test fails with "no server: run via make
+ * test-mysql": a suite that passes without having run would say nothing. */
+#ifndef AW_HAVE_MYSQL
+#include "aw_test.h"
+
+static void mysql_not_built(void)
+{
+    AW__FAIL("the MySQL adapter is not built: install libmariadb-dev (scripts/deps.sh mysql) and rebuild");
+}
+
+CU_TestInfo aw_tests_mysql[] = { { "mysql_not_built", mysql_not_built }, CU_TEST_INFO_NULL };
+int aw_mysql_suite_init(void) { return 0; }
+int aw_mysql_suite_clean(void) { return 0; }
+#else
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "mysql_test.h"
+
+mt_env mt;
+
+/* Why the suite's set-up failed, if it did. A suite init that returns
+ * non-zero would make CUnit skip the tests without counting a failure, so
+ * init always returns 0 and every test reports this instead. */
+static char g_init_err[400];
+
+bool mt_need_server(void)
+{
+    if (mt.ok) return true;
+    if (g_init_err[0]) {
+        AW__FAIL("the server is there but the suite's set-up failed: %s", g_init_err);
+        return false;
+    }
+    AW__FAIL("no server: run via make test-mysql (tests/mariadb.sh run ... sets AW_MYSQL_HOST, "
+             "AW_MYSQL_PORT, AW_MYSQL_SOCKET, AW_MYSQL_USER, AW_MYSQL_PASSWORD, AW_MYSQL_DB)");
+    return false;
+}
+
+void mt_uri(char *buf, size_t n, aw_mysql_strategy s, size_t count, const char *extra)
+{
+    snprintf(buf, n, "mysql://%s@%s:%d/%s?strategy=%s&%s=%zu%s%s", mt.user, mt.host, mt.port, mt.db,
+             s == AW_MYSQL_POOL ? "pool" : "async", s == AW_MYSQL_POOL ? "threads" : "connections",
+             count, extra && *extra ? "&" : "", extra ? extra : "");
+}
+
+MYSQL *mt_admin(void)
+{
+    MYSQL *m = mysql_init(NULL);
+    if (m && !mysql_real_connect(m, "localhost", "root", NULL, mt.db, 0, mt.sock, 0)) {
+        fprintf(stderr, "admin connection: %s\n", mysql_error(m));
+        mysql_close(m);
+        return NULL;
+    }
+    return m;
+}
+
+int mt_ctl(const char *cmd)
+{
+    char line[1024];
+    snprintf(line, sizeof line, "'%s' %s '%s' >/dev/null", mt.ctl, cmd, mt.dir);
+    return system(line);
+}
+
+/* --------------------------------------------------- the direct answers */
+
+/* customers as a direct query returned them, by id. */
+typedef struct row_t { char name[24], city[16]; bool city_null, bal_null; int64_t bal; double score; } row_t;
+static row_t *g_rows;
+static long g_nrows;
+
+int aw_mysql_suite_init(void)
+{
+    const char *port = getenv("AW_MYSQL_PORT"), *rows = getenv("AW_MYSQL_ROWS");
+    mt = (mt_env){ false, getenv("AW_MYSQL_HOST"), getenv("AW_MYSQL_SOCKET"), getenv("AW_MYSQL_USER"),
+                   getenv("AW_MYSQL_PASSWORD"), getenv("AW_MYSQL_DB"), getenv("AW_MYSQL_DIR"),
+                   getenv("AW_MYSQL_CTL"), port ? atoi(port) : 0, rows ? atol(rows) : 0 };
+    if (!mt.host || !mt.sock || !mt.user || !mt.pass || !mt.db || !mt.dir || !mt.ctl || mt.port <= 0 ||
+        mt.rows < 1000)
+        return 0;                      /* each test then says "no server" */
+    if (mysql_library_init(0, NULL, NULL)) {
+        snprintf(g_init_err, sizeof g_init_err, "mysql_library_init failed");
+        return 0;
+    }
+    MYSQL *m = mt_admin();
+    if (!m) {
+        snprintf(g_init_err, sizeof g_init_err, "no admin connection (root over %s)", mt.sock);
+        return 0;
+    }
+    g_nrows = mt.rows;
+    g_rows = calloc((size_t)g_nrows + 1, sizeof *g_rows);
+    if (!g_rows || mysql_query(m, "SELECT id, name, city, balance, score FROM customers")) {
+        snprintf(g_init_err, sizeof g_init_err, "cannot read customers: %s", mysql_error(m));
+        mysql_close(m);
+        return 0;
+    }
+    MYSQL_RES *res = mysql_use_result(m);
+    MYSQL_ROW r;
+    while (res && (r = mysql_fetch_row(res))) {
+        long id = atol(r[0]);
+        if (id < 1 || id > g_nrows) continue;
+        row_t *x = &g_rows[id];
+        snprintf(x->name, sizeof x->name, "%s", r[1]);
+        x->city_null = !r[2];
+        if (r[2]) snprintf(x->city, sizeof x->city, "%s", r[2]);
+        x->bal_null = !r[3];
+        x->bal = r[3] ? atoll(r[3]) : 0;
+        x->score = r[4] ? atof(r[4]) : 0;
+    }
+    if (res) mysql_free_result(res);
+    /* Awkward text: embedded NULs, 100 KB, UTF-8, empty vs NULL; and
+     * types that come as text. */
+    static char big[100001];
+    memset(big, 'x', 100000);
+    for (int i = 0; i < 100000; i += 1000) big[i] = (char)('a' + (i / 1000) % 26);
+    char *esc = malloc(2 * 100000 + 1);
+    char *sql = malloc(2 * 100000 + 300);
+    int bad = !esc || !sql;
+    if (!bad) {
+        mysql_real_escape_string(m, esc, big, 100000);
+        snprintf(sql, 2 * 100000 + 300, "INSERT INTO aw_text VALUES (2, '%s', NULL, NULL, NULL)", esc);
+    }
+    static const char first[] = "INSERT INTO aw_text VALUES (1, 'ab\0cd', 'Ærøskøbing ✓', 12.345, "
+                                "'2024-02-29 13:14:15')";
+    bad = bad || mysql_query(m, "SET NAMES utf8mb4") || mysql_query(m, "DROP TABLE IF EXISTS aw_text") ||
+          mysql_query(m, "CREATE TABLE aw_text(id INT PRIMARY KEY, t LONGBLOB NULL, u VARCHAR(40) "
+                         "CHARACTER SET utf8mb4 NULL, d DECIMAL(10,3) NULL, dt DATETIME NULL)") ||
+          mysql_real_query(m, first, sizeof first - 1) ||
+          mysql_query(m, sql) ||
+          mysql_query(m, "INSERT INTO aw_text VALUES (3, '', NULL, NULL, NULL)");
+    if (bad) snprintf(g_init_err, sizeof g_init_err, "cannot make aw_text: %s", mysql_error(m));
+    free(esc);
+    free(sql);
+    mysql_close(m);
+    mt.ok = !bad;
+    return 0;
+}
+
+int aw_mysql_suite_clean(void)
+{
+    free(g_rows);
+    g_rows = NULL;
+    return 0;
+}
+
+/* ---------------------------------------------------------- the lookup */
+
+typedef struct cust { int64_t id; char name[24], city[16]; bool city_null, bal_null; int64_t bal; double score; } cust;
+
+static int bind_id(void *ctx, void *input, aw_params *p) { return aw_params_int64(p, 0, (intptr_t)input); }
+
+static int row_cust(void *ctx, void *input, const aw_row *r, void **out)
+{
+    cust *c = calloc(1, sizeof *c);
+    if (!c) return AW_ENOMEM;
+    c->id = aw_row_int64(r, 0);
+    snprintf(c->name, sizeof c->name, "%s", aw_row_text(r, 1, NULL) ? aw_row_text(r, 1, NULL) : "?");
+    c->city_null = aw_row_is_null(r, 2);
+    if (!c->city_null) snprintf(c->city, sizeof c->city, "%s", aw_row_text(r, 2, NULL));
+    c->bal_null = aw_row_is_null(r, 3);
+    c->bal = aw_row_int64(r, 3);
+    c->score = aw_row_double(r, 4);
+    *out = c;
+    return aw_row_type(r, 0) == AW_VINT64 && aw_row_type(r, 4) == AW_VDOUBLE ? 0 : (free(c), AW_EINVAL);
+}
+
+static void free_res(void *ctx, void *r) { free(r); }
+
+static const aw_lookup cust_lookup = {
+    .sql = "SELECT id, name, city, balance, score FROM customers WHERE id = ?",
+    .bind = bind_id, .row = row_cust, .free_result = free_res };
+
+typedef struct check { long emitted, wrong, rows, failed; char first[200]; } check;
+
+static void ck_emit(void *ctx, void *input, void *const *res, size_t n, int64_t ts)
+{
+    check *k = ctx;
+    intptr_t id = (intptr_t)input;
+    bool exists = id >= 1 && id <= g_nrows;
+    if ((size_t)exists != n) k->wrong++;
+    if (exists && n == 1) {
+        const cust *c = res[0];
+        const row_t *w = &g_rows[id];
+        if (c->id != id || strcmp(c->name, w->name) || c->city_null != w->city_null ||
+            (!w->city_null && strcmp(c->city, w->city)) || c->bal_null != w->bal_null ||
+            c->bal != w->bal || c->score != w->score)
+            k->wrong++;
+    }
+    for (size_t i = 0; i < n; i++) free(res[i]);
+    k->rows += (long)n;
+    k->emitted++;
+}
+
+static void ck_error(void *ctx, void *input, int err, const char *msg)
+{
+    check *k = ctx;
+    if (!k->failed++) snprintf(k->first, sizeof k->first, "%s: %s", aw_err_name(err), msg);
+}
+
+static void matches_direct_query(aw_mysql_strategy s)
+{
+    if (!mt_need_server()) return;
+    aw_mode modes[] = { AW_ORDERED, AW_UNORDERED, AW_UNORDERED_EVENT_TIME };
+    unsigned seed = 7;
+    for (int m = 0; m < 3; m++) {
+        char uri[400], err[1024];
+        mt_uri(uri, sizeof uri, s, 4, NULL);
+        aw_adapter *a;
+        ASSERT_EQ(aw_adapter_open(&a, uri, &cust_lookup, err, sizeof err), 0);
+        if (!a) { AW__FAIL("open: %.900s", err); return; }
+        ASSERT_STR_CONTAINS(aw_adapter_scheme(a), "mysql");
+        check k = { 0 };
+        aw_config cfg = { .mode = modes[m], .capacity = 64 };
+        aw_sink sink = { .ctx = &k, .emit = ck_emit, .error = ck_error, .release = free_res };
+        aw_op *op;
+        ASSERT_EQ(aw_op_new(&op, &cfg, aw_adapter_function(a), &sink), 0);
+        for (int i = 0; i < 10000; i++) {
+            intptr_t id = rand_r(&seed) % (g_nrows + g_nrows / 10) + 1;   /* some miss */
+            ASSERT_EQ(aw_op_push(op, (void *)id, i), 0);
+            if (modes[m] == AW_UNORDERED_EVENT_TIME && i % 500 == 499) ASSERT_EQ(aw_op_watermark(op, i), 0);
+        }
+        ASSERT_EQ(aw_op_drain(op), 0);
+        aw_mysql_stats st;
+        ASSERT_EQ(aw_mysql_stats_get(a, &st), 0);
+        ASSERT_EQ(st.queries, 10000);
+        ASSERT_EQ(st.connected, 4);
+        aw_op_free(op);                /* closes the adapter's connections */
+        ASSERT_EQ(aw_mysql_stats_get(a, &st), 0);
+        ASSERT_EQ(st.connected, 0);
+        aw_adapter_close(a);
+        if (k.failed) AW__FAIL("first error: %s", k.first);
+        ASSERT_EQ(k.emitted, 10000);
+        ASSERT_EQ(k.wrong, 0);
+        ASSERT_TRUE(k.rows > 8500 && k.rows < 9500);
+    }
+}
+
+static void mysql_matches_direct_query_pool(void) { matches_direct_query(AW_MYSQL_POOL); }
+static void mysql_matches_direct_query_async(void) { matches_direct_query(AW_MYSQL_ASYNC); }
+
+/* --------------------------------------------- rows, NULLs, text, errors */
+
+/* One lookup of key through a fresh operator: its rows as (NULL?, bytes). */
+typedef struct val { bool null, terminated; size_t len; char data[]; } val;
+typedef struct one { long n, failed; int err; char msg[300]; val *v[8]; } one;
+
+static int bind_all(void *ctx, void *input, aw_params *p)
+{
+    for (int i = 0; i < (int)(intptr_t)ctx; i++)
+        if (aw_params_int64(p, i, (intptr_t)input)) return AW_EINVAL;
+    return 0;
+}
+
+static int row_val(void *ctx, void *input, const aw_row *r, void **out)
+{
+    size_t len = 0;
+    const char *t = aw_row_text(r, 0, &len);
+    val *v = malloc(sizeof *v + len + 1);
+    if (!v) return AW_ENOMEM;
+    v->null = !t;
+    v->len = len;
+    v->terminated = !t || t[len] == 0;
+    if (t) memcpy(v->data, t, len);
+    v->data[len] = 0;
+    *out = v;
+    return 0;
+}
+
+static void one_emit(void *ctx, void *input, void *const *res, size_t n, int64_t ts)
+{
+    one *o = ctx;
+    o->n = (long)n;
+    for (size_t i = 0; i < n; i++) {
+        if (i < 8) o->v[i] = res[i];
+        else free(res[i]);
+    }
+}
+
+static void one_error(void *ctx, void *input, int err, const char *msg)
+{
+    one *o = ctx;
+    o->failed++;
+    o->err = err;
+    snprintf(o->msg, sizeof o->msg, "%s", msg);
+}
+
+/* An adapter serves one operator (aw_op_free closes it): a session keeps
+ * both, and run_one pushes one key through them and drains. */
+typedef struct session { aw_adapter *a; aw_op *op; one *cur; } session;
+
+static void s_emit(void *ctx, void *input, void *const *res, size_t n, int64_t ts)
+{
+    one_emit(((session *)ctx)->cur, input, res, n, ts);
+}
+
+static void s_error(void *ctx, void *input, int err, const char *msg)
+{
+    one_error(((session *)ctx)->cur, input, err, msg);
+}
+
+static void run_one(session *s, intptr_t key, one *o)
+{
+    memset(o, 0, sizeof *o);
+    if (!s->op) {
+        aw_config cfg = { .mode = AW_ORDERED, .capacity = 4 };
+        aw_sink sink = { .ctx = s, .emit = s_emit, .error = s_error, .release = free_res };
+        ASSERT_EQ(aw_op_new(&s->op, &cfg, aw_adapter_function(s->a), &sink), 0);
+        if (!s->op) return;
+    }
+    s->cur = o;
+    ASSERT_EQ(aw_op_push(s->op, (void *)key, 0), 0);
+    ASSERT_EQ(aw_op_drain(s->op), 0);
+}
+
+static void session_end(session *s)
+{
+    aw_op_free(s->op);
+    aw_adapter_close(s->a);
+    memset(s, 0, sizeof *s);
+}
+
+static void one_free(one *o) { for (int i = 0; i < 8; i++) free(o->v[i]); memset(o->v, 0, sizeof o->v); }
+
+/* Opens an adapter running sql, binding the key to its first `params`
+ * placeholders. */
+static aw_adapter *open_sql(aw_mysql_strategy s, const char *sql, int params, aw_lookup *l,
+                            const char *extra)
+{
+    char uri[400], err[1024];
+    *l = (aw_lookup){ .ctx = (void *)(intptr_t)params, .sql = sql, .bind = bind_all, .row = row_val,
+                      .free_result = free_res };
+    mt_uri(uri, sizeof uri, s, 2, extra);
+    aw_adapter *a = NULL;
+    int rc = aw_adapter_open(&a, uri, l, err, sizeof err);
+    if (rc) AW__FAIL("open %.100s: %s: %.700s", sql, aw_err_name(rc), err);
+    return a;
+}
+
+static bool is_val(const val *v, const char *bytes, size_t len)
+{
+    return v && !v->null && v->terminated && v->len == len && !memcmp(v->data, bytes, len);
+}
+
+static void rows_nulls_text(aw_mysql_strategy s)
+{
+    if (!mt_need_server()) return;
+    aw_lookup l1, l2, l3;
+    session items = { .a = open_sql(s, "SELECT label FROM items WHERE cust = ? ORDER BY seq", 1, &l1, NULL) };
+    session city = { .a = open_sql(s, "SELECT city FROM customers WHERE id = ?", 1, &l2, NULL) };
+    session text = { .a = open_sql(s, "SELECT t FROM aw_text WHERE id = ? UNION ALL SELECT u FROM aw_text "
+                                 "WHERE id = ? UNION ALL SELECT d FROM aw_text WHERE id = ? UNION ALL "
+                                 "SELECT dt FROM aw_text WHERE id = ?", 4, &l3, NULL) };
+    if (!items.a || !city.a || !text.a) goto out;
+    one o;
+    for (intptr_t c = 1; c <= 9; c++) {           /* cust c has c % 5 rows */
+        run_one(&items, c, &o);
+        ASSERT_EQ(o.n, c % 5);
+        for (int i = 0; i < o.n && i < 8; i++) {
+            char want[32];
+            int n = snprintf(want, sizeof want, "item-%d-%d", (int)c, i);
+            ASSERT_TRUE(is_val(o.v[i], want, (size_t)n));
+        }
+        one_free(&o);
+    }
+    run_one(&items, 0, &o);                        /* many: 5000 rows */
+    ASSERT_EQ(o.n, 5000);
+    ASSERT_EQ(o.failed, 0);
+    ASSERT_TRUE(is_val(o.v[7], "item-0-7", 8));
+    one_free(&o);
+    run_one(&items, -5, &o);                       /* none: 0 results, not an error */
+    ASSERT_EQ(o.n, 0);
+    ASSERT_EQ(o.failed, 0);
+    run_one(&city, 7, &o);                         /* a NULL */
+    ASSERT_EQ(o.n, 1);
+    ASSERT_TRUE(o.v[0] && o.v[0]->null);
+    one_free(&o);
+    run_one(&city, 8, &o);
+    ASSERT_TRUE(is_val(o.v[0], "city-8", 6));
+    one_free(&o);
+    run_one(&text, 1, &o);                         /* embedded NUL, UTF-8, DECIMAL, DATETIME */
+    ASSERT_EQ(o.n, 4);
+    ASSERT_TRUE(is_val(o.v[0], "ab\0cd", 5));
+    ASSERT_TRUE(is_val(o.v[1], "Ærøskøbing ✓", strlen("Ærøskøbing ✓")));
+    ASSERT_TRUE(is_val(o.v[2], "12.345", 6));
+    ASSERT_TRUE(is_val(o.v[3], "2024-02-29 13:14:15", 19));
+    one_free(&o);
+    run_one(&text, 2, &o);                         /* 100 KB: the buffer grows */
+    ASSERT_EQ(o.n, 4);
+    ASSERT_TRUE(o.v[0] && o.v[0]->len == 100000 && o.v[0]->terminated);
+    ASSERT_TRUE(o.v[0] && o.v[0]->data[0] == 'a' && o.v[0]->data[1000] == 'b' && o.v[0]->data[99999] == 'x');
+    ASSERT_TRUE(o.v[1] && o.v[1]->null);
+    one_free(&o);
+    run_one(&text, 3, &o);                         /* empty is not NULL */
+    ASSERT_TRUE(is_val(o.v[0], "", 0));
+    ASSERT_TRUE(o.v[1] && o.v[1]->null);
+    one_free(&o);
+    run_one(&text, 1, &o);                         /* small again after the big one */
+    ASSERT_TRUE(is_val(o.v[0], "ab\0cd", 5));
+    one_free(&o);
+out:
+    session_end(&items);
+    session_end(&city);
+    session_end(&text);
+}
+
+static void mysql_rows_nulls_text_pool(void) { rows_nulls_text(AW_MYSQL_POOL); }
+static void mysql_rows_nulls_text_async(void) { rows_nulls_text(AW_MYSQL_ASYNC); }
+
+/* A query that fails for some keys fails those records with AW_EQUERY and
+ * the server's words; the connection serves the next ones. A bind error
+ * and a bind with too many values fail their record only. */
+static int bind_odd(void *ctx, void *input, aw_params *p)
+{
+    intptr_t k = (intptr_t)input;
+    if (k == 100) return AW_EINVAL;                                 /* bind refuses */
+    if (k == 101) { aw_params_int64(p, 0, 1); return aw_params_int64(p, 1, 2); }   /* too many */
+    return aw_params_int64(p, 0, k);
+}
+
+static void query_errors(aw_mysql_strategy s)
+{
+    if (!mt_need_server()) return;
+    aw_lookup l;
+    aw_adapter *a = open_sql(s, "SELECT (SELECT label FROM items WHERE cust = ?)", 1, &l, NULL);
+    if (!a) return;
+    l.bind = bind_odd;
+    aw_adapter_close(a);
+ char uri[400], err[1024];
+    mt_uri(uri, sizeof uri, s, 1, NULL);
+    ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), 0);
+    if (!a) return;
+    session ss = { .a = a };
+    one o;
+    run_one(&ss, 3, &o);                            /* 3 rows in a scalar subquery */
+    ASSERT_EQ(o.failed, 1);
+    ASSERT_EQ(o.err, AW_EQUERY);
+    ASSERT_STR_CONTAINS(o.msg, "Subquery returns more than 1 row");
+    run_one(&ss, 1, &o);                            /* one row: fine, same connection */
+    ASSERT_EQ(o.failed, 0);
+    ASSERT_TRUE(is_val(o.v[0], "item-1-0", 8));
+    one_free(&o);
+    run_one(&ss, 100, &o);
+    ASSERT_EQ(o.err, AW_EINVAL);
+    ASSERT_STR_CONTAINS(o.msg, "bind");
+    run_one(&ss, 101, &o);
+    ASSERT_EQ(o.err, AW_EQUERY);
+    ASSERT_STR_CONTAINS(o.msg, "bound 2 parameters but the SQL has 1 placeholders");
+    run_one(&ss, 5, &o);                            /* 0 rows: NULL from the subquery */
+    ASSERT_EQ(o.failed, 0);
+    ASSERT_EQ(o.n, 1);
+    one_free(&o);
+    aw_mysql_stats st;
+    ASSERT_EQ(aw_mysql_stats_get(a, &st), 0);
+    ASSERT_EQ(st.conn_lost, 0);
+    session_end(&ss);
+}
+
+static void mysql_query_errors_pool(void) { query_errors(AW_MYSQL_POOL); }
+static void mysql_query_errors_async(void) { query_errors(AW_MYSQL_ASYNC); }
+
+/* ------------------------------------------------ configuration mistakes */
+
+static void expect_open(const char *uri, int code, const char *words)
+{
+    aw_adapter *a = NULL;
+    char err[1024] = "";
+    int rc = aw_adapter_open(&a, uri, &cust_lookup, err, sizeof err);
+    if (rc != code) AW__FAIL("%s: got %s (%s), wanted %s", uri, aw_err_name(rc), err, aw_err_name(code));
+    ASSERT_STR_CONTAINS(err, words);
+    ASSERT_TRUE(a == NULL);
+    aw_adapter_close(a);
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof sa;
+    bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    close(fd);                       /* nothing listens there now */
+    return ntohs(sa.sin_port);
+}
+
+static void mysql_config_mistakes(void)
+{
+    if (!mt_need_server()) return;
+    char uri[600], words[200];
+    const char *st[2] = { "pool&threads=2", "async&connections=2" };
+    for (int i = 0; i < 2; i++) {
+        snprintf(uri, sizeof uri, "mysql://%s:wrong-password@%s:%d/%s?strategy=%s", mt.user, mt.host,
+                 mt.port, mt.db, st[i]);
+        expect_open(uri, AW_ECONFIG, "wrong user or password");
+        expect_open(uri, AW_ECONFIG, "Access denied for user");
+        int port = free_port();
+        snprintf(uri, sizeof uri, "mysql://%s@127.0.0.1:%d/%s?strategy=%s", mt.user, port, mt.db, st[i]);
+        snprintf(words, sizeof words, "cannot reach a server at 127.0.0.1:%d", port);
+        expect_open(uri, AW_ECONN, words);
+        snprintf(uri, sizeof uri, "mysql://%s@%s:%d/nope_db?strategy=%s", mt.user, mt.host, mt.port, st[i]);
+        expect_open(uri, AW_ECONFIG, "unknown database 'nope_db'");
+        snprintf(uri, sizeof uri, "mysql://%s@%s/%s?strategy=%s&unix_socket=/nonexistent/sock", mt.user,
+                 mt.host, mt.db, st[i]);
+        expect_open(uri, AW_ECONN, "cannot reach a server at unix socket /nonexistent/sock");
+        /* SQL that does not prepare: syntax, a missing table. */
+        aw_lookup bad = cust_lookup;
+        aw_adapter *a = NULL;
+        char err[1024];
+        mt_uri(uri, sizeof uri, i ? AW_MYSQL_ASYNC : AW_MYSQL_POOL, 2, NULL);
+        bad.sql = "SELEC id FROM customers WHERE id = ?";
+        ASSERT_EQ(aw_adapter_open(&a, uri, &bad, err, sizeof err), AW_EQUERY);
+        ASSERT_STR_CONTAINS(err, "SQL does not prepare");
+        ASSERT_STR_CONTAINS(err, "SQL syntax");
+        bad.sql = "SELECT id FROM no_such_table WHERE id = ?";
+        ASSERT_EQ(aw_adapter_open(&a, uri, &bad, err, sizeof err), AW_EQUERY);
+        ASSERT_STR_CONTAINS(err, "no_such_table' doesn't exist");
+        bad.sql = "SELECT nope FROM customers WHERE id = ?";
+        ASSERT_EQ(aw_adapter_open(&a, uri, &bad, err, sizeof err), AW_EQUERY);
+        ASSERT_STR_CONTAINS(err, "Unknown column 'nope'");
+        ASSERT_TRUE(a == NULL);
+    }
+    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?strategy=pool&bogus=1", mt.user, mt.host, mt.port, mt.db);
+    expect_open(uri, AW_ECONFIG, "unknown parameter 'bogus' in mysql URI");
+    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?strategy=fast", mt.user, mt.host, mt.port, mt.db);
+    expect_open(uri, AW_ECONFIG, "strategy=fast: must be async or pool");
+    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?threads=4", mt.user, mt.host, mt.port, mt.db);
+    expect_open(uri, AW_ECONFIG, "threads= is for strategy=pool");
+    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?strategy=pool&connections=4", mt.user, mt.host, mt.port, mt.db);
+    expect_open(uri, AW_ECONFIG, "connections= is for strategy=async");
+    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?connections=0", mt.user, mt.host, mt.port, mt.db);
+    expect_open(uri, AW_ECONFIG, "connections=0: must be a whole number from 1 to 1024");
+    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?password_env=AW_TEST_UNSET_VARIABLE", mt.user, mt.host,
+             mt.port, mt.db);
+    expect_open(uri, AW_ECONFIG, "password_env=AW_TEST_UNSET_VARIABLE names an environment variable that is not set");
+    expect_open("mysql:awtest", AW_ECONFIG, "mysql://user[:pass]@host[:port]/database");
+}
+
+/* The ways in that work: unix socket, password_env, the typed config. */
+static void mysql_config_ways_in(void)
+{
+    if (!mt_need_server()) return;
+    char uri[600], err[1024];
+    aw_adapter *a = NULL;
+    one o;
+    snprintf(uri, sizeof uri, "mysql://%s@localhost/%s?unix_socket=%s&connections=1&"
+             "connect_timeout_ms=2000&read_timeout_ms=5000", mt.user, mt.db, mt.sock);
+    aw_lookup l = { .ctx = (void *)(intptr_t)1, .sql = "SELECT name FROM customers WHERE id = ?",
+                    .bind = bind_all, .row = row_val, .free_result = free_res };
+    ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), 0);
+    session ss = { .a = a };
+    if (a) { run_one(&ss, 42, &o); ASSERT_TRUE(is_val(o.v[0], "name-42", 7)); one_free(&o); }
+    session_end(&ss);
+    setenv("AW_TEST_PW", mt.pass, 1);
+    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?strategy=pool&threads=1&password_env=AW_TEST_PW",
+             mt.user, mt.host, mt.port, mt.db);
+    ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), 0);
+    aw_adapter_close(a);
+    for (int s = 0; s < 2; s++) {
+        aw_mysql_config c = { .host = mt.host, .port = (unsigned)mt.port, .user = mt.user,
+                              .password_env = "AW_TEST_PW", .database = mt.db,
+                              .strategy = s ? AW_MYSQL_POOL : AW_MYSQL_ASYNC, .threads = 2, .connections = 2 };
+        ASSERT_EQ(aw_mysql_open(&a, &c, &l, err, sizeof err), 0);
+        session s2 = { .a = a };
+        if (a) { run_one(&s2, 43, &o); ASSERT_TRUE(is_val(o.v[0], "name-43", 7)); one_free(&o); }
+        session_end(&s2);
+        c.database = "nope_db";
+        ASSERT_EQ(aw_mysql_open(&a, &c, &l, err, sizeof err), AW_ECONFIG);
+        ASSERT_STR_CONTAINS(err, "unknown database 'nope_db'");
+        c.database = mt.db;
+        c.password = "wrong";
+        ASSERT_EQ(aw_mysql_open(&a, &c, &l, err, sizeof err), AW_ECONFIG);
+        ASSERT_STR_CONTAINS(err, "wrong user or password");
+    }
+    unsetenv("AW_TEST_PW");
+    ASSERT_EQ(aw_mysql_stats_get(NULL, NULL), AW_EINVAL);
+}
+
+CU_TestInfo aw_tests_mysql[] = {
+    { "mysql_matches_direct_query_pool", mysql_matches_direct_query_pool },
+    { "mysql_matches_direct_query_async", mysql_matches_direct_query_async },
+    { "mysql_rows_nulls_text_pool", mysql_rows_nulls_text_pool },
+    { "mysql_rows_nulls_text_async", mysql_rows_nulls_text_async },
+    { "mysql_query_errors_pool", mysql_query_errors_pool },
+    { "mysql_query_errors_async", mysql_query_errors_async },
+    { "mysql_config_mistakes", mysql_config_mistakes },
+    { "mysql_config_ways_in", mysql_config_ways_in },
+    { "mysql_read_timeout", mysql_read_timeout },
+    { "mysql_timeout_while_queued", mysql_timeout_while_queued },
+    { "mysql_close_while_busy", mysql_close_while_busy },
+    { "mysql_close_from_callback", mysql_close_from_callback },
+    { "mysql_fault_kill_and_restart_pool", mysql_fault_kill_and_restart_pool },
+    { "mysql_fault_kill_and_restart_async", mysql_fault_kill_and_restart_async },
+    CU_TEST_INFO_NULL
+};
+#endif
