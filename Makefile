@@ -92,6 +92,7 @@ test-run: $(TEST_BIN)
 	$(WITH_SERVER) $(TEST_BIN) $(TESTS)
 ifneq ($(wildcard tools/aw-enrich/main.c),)
 	$(if $(TESTS),,$(MAKE) test-enrich)
+	$(if $(TESTS),,$(if $(filter yes,$(MYSQL_OK)),$(MAKE) test-enrich-mysql))
 endif
 	$(if $(TESTS),,$(MAKE) test-crash)
 
@@ -135,7 +136,7 @@ ENRICH_BIN = $(BUILD)/bin/aw-enrich
 ENRICH_LIBS = -lcsv -ljansson
 TOOLS = $(ENRICH_BIN)
 
-.PHONY: tools install-tools uninstall-tools test-enrich
+.PHONY: tools install-tools uninstall-tools test-enrich test-enrich-mysql
 # aw-enrich needs the lookup interface and the adapter registry (issue 4).
 ifneq ($(wildcard tools/aw-enrich/main.c),)
 all: tools
@@ -162,6 +163,10 @@ uninstall-tools:
 # against the sqlite3 CLI. Ends with "N passed, N failed".
 test-enrich: $(ENRICH_BIN)
 	tests/test_aw_enrich.sh $(ENRICH_BIN)
+
+# aw-enrich on a throwaway MariaDB: the same bytes as on SQLite.
+test-enrich-mysql: $(ENRICH_BIN)
+	tests/mariadb.sh run -n 1000 tests/test_aw_enrich_mysql.sh $(ENRICH_BIN)
 
 # ------------------------------------------------------------ checkpoints
 # make fuzz: the checkpoint decoder under libFuzzer (clang with

@@ -39,6 +39,14 @@ const aw_function *aw_adapter_function(aw_adapter *a);
 /* The scheme the adapter was opened with ("sqlite"); "" for NULL. */
 const char *aw_adapter_scheme(const aw_adapter *a);
 
+/* The lookup SQL as the store prepared it at open: its result column
+ * names (*names, ncols of them, in SELECT order; owned by the adapter and
+ * valid until aw_adapter_close) and its number of ? placeholders
+ * (*nparams). Any output pointer may be NULL. Returns 0, or AW_EINVAL for a
+ * NULL adapter. Lets a program write a header (CSV, say) before any row
+ * arrives, and check its parameters against the SQL. */
+int aw_adapter_columns(const aw_adapter *a, const char *const **names, int *ncols, int *nparams);
+
 /* Stops the adapter and frees it. Accepts NULL. */
 void aw_adapter_close(aw_adapter *a);
 

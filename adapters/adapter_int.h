@@ -10,7 +10,16 @@ struct aw_adapter {
     void *impl;
     const aw_function *fn;
     void (*close)(void *impl);
+    struct aw__columns *cols;    /* set once, by the first connection to prepare */
 };
+
+/* Records the prepared lookup's result column names and placeholder count
+ * (aw_adapter_columns). Any thread; only the first call stores, later ones
+ * return 0 at once. 0 or AW_ENOMEM. */
+int aw__adapter_set_columns(aw_adapter *a, int ncols, const char *const *names, int nparams);
+/* Frees what aw__adapter_set_columns stored; for the adapter's own free,
+ * once no connection can call the setter. */
+void aw__adapter_free_columns(aw_adapter *a);
 
 #define AW_URI_MAX_PARAMS 32
 

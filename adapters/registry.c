@@ -1,5 +1,7 @@
 /* The one table from URI scheme to adapter. A new store adds a line here
  * and a folder beside this file; the core never learns of it. */
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include "adapter_int.h"
 
@@ -51,6 +53,56 @@ int aw_adapter_open(aw_adapter **out, const char *uri, const aw_lookup *lookup,
 }
 
 const aw_function *aw_adapter_function(aw_adapter *a) { return a ? a->fn : NULL; }
+
+struct aw__columns { int n, nparams; char *names[]; };
+
+/* One lock for every adapter: taken once per connection made. */
+static pthread_mutex_t cols_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int aw__adapter_set_columns(aw_adapter *a, int ncols, const char *const *names, int nparams)
+{
+    pthread_mutex_lock(&cols_mu);
+    int rc = 0;
+    if (!a->cols) {
+        size_t bytes = sizeof(struct aw__columns) + ((size_t)ncols + 1) * sizeof(char *);
+        for (int i = 0; i < ncols; i++) bytes += strlen(names[i] ? names[i] : "") + 1;
+        struct aw__columns *c = malloc(bytes);
+        if (c) {
+            char *p = (char *)&c->names[ncols + 1];
+            c->n = ncols;
+            c->nparams = nparams;
+            for (int i = 0; i < ncols; i++) {
+                size_t len = strlen(names[i] ? names[i] : "") + 1;
+                c->names[i] = memcpy(p, names[i] ? names[i] : "", len);
+                p += len;
+            }
+            c->names[ncols] = NULL;
+            a->cols = c;
+        } else {
+            rc = AW_ENOMEM;
+        }
+    }
+    pthread_mutex_unlock(&cols_mu);
+    return rc;
+}
+
+void aw__adapter_free_columns(aw_adapter *a)
+{
+    free(a->cols);
+    a->cols = NULL;
+}
+
+int aw_adapter_columns(const aw_adapter *a, const char *const **names, int *ncols, int *nparams)
+{
+    if (!a) return AW_EINVAL;
+    pthread_mutex_lock(&cols_mu);
+    const struct aw__columns *c = a->cols;
+    pthread_mutex_unlock(&cols_mu);
+    if (names) *names = c ? (const char *const *)c->names : NULL;
+    if (ncols) *ncols = c ? c->n : 0;
+    if (nparams) *nparams = c ? c->nparams : 0;
+    return 0;
+}
 
 const char *aw_adapter_scheme(const aw_adapter *a) { return a ? a->scheme : ""; }
 

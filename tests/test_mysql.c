@@ -532,8 +532,10 @@ static void mysql_config_mistakes(void)
     expect_open(uri, AW_ECONFIG, "unknown parameter 'bogus' in mysql URI");
     snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?strategy=fast", mt.user, mt.host, mt.port, mt.db);
     expect_open(uri, AW_ECONFIG, "strategy=fast: must be async or pool");
-    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?threads=4", mt.user, mt.host, mt.port, mt.db);
+    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?strategy=async&threads=4", mt.user, mt.host, mt.port, mt.db);
     expect_open(uri, AW_ECONFIG, "threads= is for strategy=pool");
+    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?threads=4&connections=4", mt.user, mt.host, mt.port, mt.db);
+    expect_open(uri, AW_ECONFIG, "exclude each other");
     snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?strategy=pool&connections=4", mt.user, mt.host, mt.port, mt.db);
     expect_open(uri, AW_ECONFIG, "connections= is for strategy=async");
     snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?connections=0", mt.user, mt.host, mt.port, mt.db);
@@ -564,6 +566,16 @@ static void mysql_config_ways_in(void)
              mt.user, mt.host, mt.port, mt.db);
     ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), 0);
     aw_adapter_close(a);
+    /* threads= alone means the pool: the lookup runs on a pool worker. */
+    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?threads=2", mt.user, mt.host, mt.port, mt.db);
+    ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), 0);
+    aw_mysql_stats ms;
+    if (a) {
+        ASSERT_EQ(aw_mysql_stats_get(a, &ms), 0);
+        ASSERT_EQ(ms.strategy, AW_MYSQL_POOL);
+        ASSERT_EQ(ms.connected, 2);
+    }
+    aw_adapter_close(a);
     for (int s = 0; s < 2; s++) {
         aw_mysql_config c = { .host = mt.host, .port = (unsigned)mt.port, .user = mt.user,
                               .password_env = "AW_TEST_PW", .database = mt.db,
@@ -584,6 +596,33 @@ static void mysql_config_ways_in(void)
     ASSERT_EQ(aw_mysql_stats_get(NULL, NULL), AW_EINVAL);
 }
 
+/* aw_adapter_columns: the names (aliases included) and the ? count as the
+ * server prepared them, for both strategies. */
+static void mysql_adapter_columns(void)
+{
+    if (!mt_need_server()) return;
+    aw_lookup l = { .ctx = (void *)(intptr_t)2, .sql = "SELECT name AS who, city, id * 2 FROM customers "
+                    "WHERE id = ? OR id = ?", .bind = bind_all, .row = row_val, .free_result = free_res };
+    for (int s = 0; s < 2; s++) {
+        char uri[600], err[1024];
+        mt_uri(uri, sizeof uri, s ? AW_MYSQL_POOL : AW_MYSQL_ASYNC, 3, NULL);
+        aw_adapter *a = NULL;
+        ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), 0);
+        if (!a) { AW__FAIL("open: %.900s", err); return; }
+        const char *const *names = NULL;
+        int ncols = -1, nparams = -1;
+        ASSERT_EQ(aw_adapter_columns(a, &names, &ncols, &nparams), 0);
+        ASSERT_EQ(ncols, 3);
+        ASSERT_EQ(nparams, 2);
+        if (names && ncols == 3) {
+            ASSERT_STR_CONTAINS(names[0], "who");
+            ASSERT_STR_CONTAINS(names[1], "city");
+            ASSERT_STR_CONTAINS(names[2], "id * 2");
+        }
+        aw_adapter_close(a);
+    }
+}
+
 CU_TestInfo aw_tests_mysql[] = {
     { "mysql_matches_direct_query_pool", mysql_matches_direct_query_pool },
     { "mysql_matches_direct_query_async", mysql_matches_direct_query_async },
@@ -593,6 +632,7 @@ CU_TestInfo aw_tests_mysql[] = {
     { "mysql_query_errors_async", mysql_query_errors_async },
     { "mysql_config_mistakes", mysql_config_mistakes },
     { "mysql_config_ways_in", mysql_config_ways_in },
+    { "mysql_adapter_columns", mysql_adapter_columns },
     { "mysql_read_timeout", mysql_read_timeout },
     { "mysql_timeout_while_queued", mysql_timeout_while_queued },
     { "mysql_close_while_busy", mysql_close_while_busy },

@@ -381,6 +381,7 @@ int aw_mysql_open(aw_adapter **out, const aw_mysql_config *cfg, const aw_lookup 
     rc = a->cfg.strategy == AW_MYSQL_POOL ? my__pool_start(a, err, errlen)
                                           : my__native_start(a, err, errlen);
     if (rc) {
+        aw__adapter_free_columns(&a->base);
         my__cfg_free(&a->cfg);
         free(a);
         return rc;
@@ -397,6 +398,7 @@ int aw_mysql_stats_get(aw_adapter *ad, aw_mysql_stats *out)
     out->conn_lost = atomic_load(&a->conn_lost);
     out->reconnects = atomic_load(&a->reconnects);
     out->connected = atomic_load(&a->connected);
+    out->strategy = a->cfg.strategy;
     return 0;
 }
 
@@ -422,7 +424,12 @@ int aw__mysql_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, cha
     const char *strategy = aw__uri_param(u, "strategy");
     if (strategy && strcmp(strategy, "async") && strcmp(strategy, "pool"))
         return aw__adapter_err(err, errlen, AW_ECONFIG, "strategy=%s: must be async or pool", strategy);
-    cfg.strategy = strategy && !strcmp(strategy, "pool") ? AW_MYSQL_POOL : AW_MYSQL_ASYNC;
+    /* No strategy=: threads= alone means the pool (that is what it counts). */
+    if (!strategy && aw__uri_param(u, "threads") && aw__uri_param(u, "connections"))
+        return aw__adapter_err(err, errlen, AW_ECONFIG, "threads= (strategy=pool) and connections= "
+                               "(strategy=async) exclude each other; give one, or strategy=");
+    cfg.strategy = strategy ? (!strcmp(strategy, "pool") ? AW_MYSQL_POOL : AW_MYSQL_ASYNC)
+                            : aw__uri_param(u, "threads") ? AW_MYSQL_POOL : AW_MYSQL_ASYNC;
     if (cfg.strategy == AW_MYSQL_ASYNC && aw__uri_param(u, "threads"))
         return aw__adapter_err(err, errlen, AW_ECONFIG, "threads= is for strategy=pool; "
                                "strategy=async takes connections=");

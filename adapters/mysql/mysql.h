@@ -17,7 +17,8 @@
  *   mysql://user:pass@127.0.0.1:3306/db?strategy=pool&threads=16
  *   mysql://user@host/db?strategy=async&connections=16
  *   mysql://user@localhost/db?unix_socket=/run/mysqld/mysqld.sock
- * Parameters: strategy=async|pool (default async), threads (pool, 1-1024,
+ * Parameters: strategy=async|pool (default async; pool when only threads=
+ * is given), threads (pool, 1-1024,
  * default 4), connections (async, 1-1024, default 4), queue (pool: initial
  * queue), unix_socket, connect_timeout_ms (default 5000), read_timeout_ms
  * (default 30000; a query without an answer that long counts as a lost
@@ -109,6 +110,7 @@ typedef struct aw_mysql_stats {
     uint64_t conn_lost;          /* connections found broken */
     uint64_t reconnects;         /* successful reconnects */
     size_t connected;            /* connections up now */
+    aw_mysql_strategy strategy;  /* the one the adapter runs */
 } aw_mysql_stats;
 
 /* Any thread. Returns 0, or AW_EINVAL if a is not a MySQL adapter. */

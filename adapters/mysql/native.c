@@ -352,6 +352,11 @@ static void on_done(nconn *c)
             return;
         }
         c->has_s = true;
+        if (aw__adapter_set_columns(&n->a->base, (int)c->s.ncols, (const char *const *)c->s.names,
+                                    (int)c->s.nparams)) {
+            conn_down(c, AW_ENOMEM, "mysql: out of memory", true);
+            return;
+        }
         n->up++;
         atomic_fetch_add(&n->a->connected, 1);
         if (c->ever_up) atomic_fetch_add(&n->a->reconnects, 1);
@@ -615,6 +620,7 @@ static void n_free(void *impl)
     if (n->started && pthread_equal(pthread_self(), n->th)) return;   /* from a callback */
     n_close(n);
     n_destroy(n);
+    aw__adapter_free_columns(&a->base);
     my__cfg_free(&a->cfg);
     free(a);
 }

@@ -20,15 +20,19 @@ typedef struct my_pool {
     _Atomic bool opened;         /* past the first connects: later ones are reconnects */
 } my_pool;
 
-static void mp_disconnect(void *ctx, void *conn)
+static void mp_disconnect_raw(mp_conn *k)
 {
-    my_pool *p = ctx;
-    mp_conn *k = conn;
-    if (!k) return;
     if (k->s.st) mysql_stmt_close(k->s.st);
     my__stmt_free(&k->s);
     mysql_close(k->m);
     free(k);
+}
+
+static void mp_disconnect(void *ctx, void *conn)
+{
+    my_pool *p = ctx;
+    if (!conn) return;
+    mp_disconnect_raw(conn);
     atomic_fetch_sub(&p->a->connected, 1);
 }
 
@@ -64,6 +68,11 @@ static int mp_connect(void *ctx, void **out, char *err, size_t errlen)
         free(k);
         return rc;
     }
+    if (aw__adapter_set_columns(&p->a->base, (int)k->s.ncols, (const char *const *)k->s.names,
+                                (int)k->s.nparams)) {
+        mp_disconnect_raw(k);
+        return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    }
     atomic_fetch_add(&p->a->connected, 1);
     if (atomic_load(&p->opened)) atomic_fetch_add(&p->a->reconnects, 1);
     *out = k;
@@ -98,6 +107,7 @@ static void mp_close(void *impl)
     if (aw_pool_on_worker(p->pool)) return;   /* from a lookup callback: cannot join */
     aw_pool_free(p->pool);
     free(p);
+    aw__adapter_free_columns(&a->base);
     my__cfg_free(&a->cfg);
     free(a);
 }

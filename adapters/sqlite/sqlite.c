@@ -98,7 +98,15 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
         sq_disconnect(ctx, k);
         return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
     }
-    for (int i = 0; i < ncol; i++) aw_row_set_name(k->row, i, sqlite3_column_name(k->stmt, i));
+    const char *names[ncol > 0 ? ncol : 1];
+    for (int i = 0; i < ncol; i++) {
+        names[i] = sqlite3_column_name(k->stmt, i);
+        aw_row_set_name(k->row, i, names[i]);
+    }
+    if (aw__adapter_set_columns(&a->base, ncol, names, sqlite3_bind_parameter_count(k->stmt))) {
+        sq_disconnect(ctx, k);
+        return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    }
     *out = k;
     return 0;
 }
@@ -192,6 +200,7 @@ static void sq_close(void *impl)
     sq_adapter *a = impl;
     if (aw_pool_on_worker(a->pool)) return;   /* from a lookup callback: cannot join */
     aw_pool_free(a->pool);
+    aw__adapter_free_columns(&a->base);
     free(a->path);
     free(a);
 }
@@ -221,11 +230,15 @@ int aw_sqlite_open(aw_adapter **out, const aw_sqlite_config *cfg, const aw_looku
     aw_sync_client client = { a, sq_connect, sq_call, sq_disconnect };
     int rc = aw_pool_create(&a->pool, &pc, &client, err, errlen);
     if (rc) {
+        aw__adapter_free_columns(&a->base);
         free(a->path);
         free(a);
         return rc;
     }
-    a->base = (aw_adapter){ "sqlite", a, aw_pool_function(a->pool), sq_close };
+    a->base.scheme = "sqlite";
+    a->base.impl = a;
+    a->base.fn = aw_pool_function(a->pool);
+    a->base.close = sq_close;
     *out = &a->base;
     return 0;
 }

@@ -1,5 +1,6 @@
 /* columns.c -- opening the store, and the result column names (which the
- * CSV header needs before the first row, even when no row ever comes). */
+ * CSV header needs before the first row, even when no row ever comes):
+ * aw_adapter_columns, the same for every store. */
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,43 +9,6 @@
 
 static int      g_nkeys;
 static aw_lookup g_lookup;
-
-/* The column names and the number of ?s of sql, by preparing it once on a
- * sqlite: DSN's file. 0, or -1 with a sentence in err. */
-static int sqlite_columns(const char *dsn, const char *sql, char ***names, int *ncols,
-                          int *nparams, char *err, size_t errlen)
-{
-    const char *p = dsn + strlen("sqlite:");
-    if (strncmp(p, "//", 2) == 0) p += 2;
-    size_t n = strcspn(p, "?");
-    char *path = strndup(p, n);
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = -1;
-    if (!path) { snprintf(err, errlen, "out of memory"); return -1; }
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open '%s': %s", path, db ? sqlite3_errmsg(db) : "out of memory");
-        goto done;
-    }
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK || !st) {
-        snprintf(err, errlen, "--sql does not prepare: %s", st ? sqlite3_errmsg(db) : "no statement");
-        goto done;
-    }
-    *ncols = sqlite3_column_count(st);
-    *nparams = sqlite3_bind_parameter_count(st);
-    *names = calloc((size_t)*ncols + 1, sizeof **names);
-    if (!*names) goto done;
-    for (int i = 0; i < *ncols; i++) {
-        const char *name = sqlite3_column_name(st, i);
-        if (!((*names)[i] = strdup(name ? name : ""))) goto done;
-    }
-    rc = 0;
-done:
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    free(path);
-    return rc;
-}
 
 int en_query_open(const char *dsn, const char *sql, int nkeys, aw_adapter **ad,
                   const char *const **names, int *ncols, char *err, size_t errlen)
@@ -71,16 +35,24 @@ int en_query_open(const char *dsn, const char *sql, int nkeys, aw_adapter **ad,
          * not prepare is a configuration mistake. */
         return rc == AW_ENOMEM ? EN_EXIT_FATAL : EN_EXIT_USAGE;
     }
-    char **nm = NULL;
+    /* The names as the store prepared the SQL. Copied: they are the
+     * caller's until en_query_close, which frees them. */
+    const char *const *cols = NULL;
     int nparams = -1;
-    if (strncmp(dsn, "sqlite:", 7) == 0) {
-        if (sqlite_columns(dsn, sql, &nm, ncols, &nparams, msg, sizeof msg)) {
-            snprintf(err, errlen, "%s", msg);
-            goto fail;
+    aw_adapter_columns(*ad, &cols, ncols, &nparams);
+    char **nm = calloc((size_t)*ncols + 1, sizeof *nm);
+    for (int i = 0; nm && i < *ncols; i++)
+        if (!(nm[i] = strdup(cols[i]))) {
+            while (i-- > 0) free(nm[i]);
+            free(nm);
+            nm = NULL;
         }
-    } else {
-        snprintf(err, errlen, "--dsn '%s': this adapter does not say its result column names", dsn);
-        goto fail;
+    if (!nm) {
+        aw_adapter_close(*ad);
+        *ad = NULL;
+        *ncols = 0;
+        snprintf(err, errlen, "out of memory");
+        return EN_EXIT_FATAL;
     }
     *names = (const char *const *)nm;
     if (nparams >= 0 && nparams != nkeys) {
