@@ -11,7 +11,9 @@
  * Writes DIR/results.csv and, with gnuplot, DIR/throughput.png.
  *
  * Usage: throughput [--dir DIR] [--rows N] [--orders N] [--latency-us L]
- *                   [--threads 1,2,4,16,64] [--quick]                     */
+ *                   [--threads 1,2,4,16,64] [--quick]
+ *        throughput --dsn mysql://user[:pass]@host[:port]/db [...]: the
+ *                   MySQL comparison, examples/throughput_mysql.c        */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -468,8 +470,27 @@ static int parse_threads(const char *s)
     return opt.nthreads ? 0 : -1;
 }
 
+/* --dsn mysql://...: the MySQL comparison is its own program, beside this
+ * one (examples/throughput_mysql.c); hand the arguments over to it. */
+static int hand_over(char **argv)
+{
+    char self[4096], path[4200];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) { perror("readlink /proc/self/exe"); return 1; }
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (slash) *slash = 0;
+    snprintf(path, sizeof path, "%s/throughput_mysql", self);
+    argv[0] = path;
+    execv(path, argv);
+    fprintf(stderr, "--dsn mysql://: cannot run %s: %s (make %s)\n", path, strerror(errno), path);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--dsn") && !strncmp(argv[i + 1], "mysql://", 8)) return hand_over(argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--quick")) { opt.rows = 100000; opt.orders = 50000; continue; }

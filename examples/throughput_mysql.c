@@ -19,7 +19,12 @@
  * environment (the adapter reads AW_MYSQL_PASSWORD); sysbench gets it on
  * its command line -- a throwaway server's.
  *
- * Usage: throughput_mysql --proxy PATH [--dir DIR] [--threads 1,4,16,64]
+ * Or any server holding sysbench's sbtest1 (sysbench oltp_point_select
+ * prepare makes one): --dsn mysql://user[:pass]@host[:port]/db; the row
+ * count is then read from the table, and sysbench runs if it is installed.
+ * examples/throughput --dsn mysql://... hands over to this program.
+ *
+ * Usage: throughput_mysql [--proxy PATH] [--dir DIR] [--threads 1,4,16,64]
  *                         [--rtt-us 0,500,2000] [--seconds S] [--quick]
  *                         [--only sync,sysbench,native,pool]              */
 #include <errno.h>
@@ -52,6 +57,49 @@ static struct {
 static bool wanted(const char *strategy) { return !opt.only || strstr(opt.only, strategy); }
 
 static struct { const char *host, *user, *pass, *db; int port; long rows; } env;
+
+/* mysql://user[:pass]@host[:port]/db into env (strings point into a copy).
+ * A password goes to AW_MYSQL_PASSWORD, where the adapter looks. */
+static int parse_dsn(const char *dsn)
+{
+    if (strncmp(dsn, "mysql://", 8)) return -1;
+    char *d = strdup(dsn + 8), *at = d ? strrchr(d, '@') : NULL, *slash;
+    if (!at || !(slash = strchr(at, '/')) || !slash[1] || strchr(slash, '?')) { free(d); return -1; }
+    *at = *slash = 0;
+    char *colon = strchr(d, ':');
+    if (colon) { *colon = 0; setenv("AW_MYSQL_PASSWORD", colon + 1, 1); }
+    env.user = d;
+    env.host = at + 1;
+    env.db = slash + 1;
+    env.port = 3306;
+    if ((colon = strchr(at + 1, ':'))) { *colon = 0; env.port = atoi(colon + 1); }
+    env.pass = getenv("AW_MYSQL_PASSWORD");
+    if (!env.pass) env.pass = "";
+    return *env.user && *env.host && env.port > 0 ? 0 : -1;
+}
+
+/* The table's size, when no AW_MYSQL_ROWS says it. */
+static long count_rows(void)
+{
+    MYSQL *m = mysql_init(NULL);
+    long n = 0;
+    if (!m || !mysql_real_connect(m, env.host, env.user, env.pass, env.db, (unsigned)env.port, NULL, 0)) {
+        fprintf(stderr, "throughput_mysql: cannot connect to %s:%d as '%s': %s\n", env.host, env.port,
+                env.user, m ? mysql_error(m) : "out of memory");
+    } else if (mysql_query(m, "SELECT MAX(id), COUNT(*) FROM sbtest1")) {
+        fprintf(stderr, "throughput_mysql: %s (make the table with sysbench oltp_point_select prepare)\n",
+                mysql_error(m));
+    } else {
+        MYSQL_RES *r = mysql_store_result(m);
+        MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
+        /* The checks assume ids 1..N: max = count. */
+        if (row && row[0] && row[1] && atol(row[0]) == atol(row[1])) n = atol(row[0]);
+        else fprintf(stderr, "throughput_mysql: sbtest1 must hold ids 1..N, without gaps\n");
+        if (r) mysql_free_result(r);
+    }
+    if (m) mysql_close(m);
+    return n;
+}
 
 static double now_s(void)
 {
@@ -448,8 +496,9 @@ static int parse_list(const char *s, long *out, int max)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: throughput_mysql --proxy PATH [--dir DIR] [--threads 1,4,16,64] "
+    fprintf(stderr, "usage: throughput_mysql [--proxy PATH (default: beside this program)] [--dir DIR] [--threads 1,4,16,64] "
                     "[--rtt-us 0,500,2000] [--seconds S] [--quick] [--only sync,sysbench,native,pool]\n"
+                    "                        [--dsn mysql://user[:pass]@host[:port]/db]\n"
                     "  (run it through tests/mariadb.sh run, which sets AW_MYSQL_*)\n");
     return 2;
 }
@@ -470,6 +519,12 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--dir")) { opt.dir = v; i++;
         } else if (!strcmp(a, "--proxy")) { opt.proxy = v; i++;
         } else if (!strcmp(a, "--only")) { opt.only = v; i++;
+        } else if (!strcmp(a, "--dsn")) {
+            if (parse_dsn(v)) {
+                fprintf(stderr, "--dsn '%s': expected mysql://user[:pass]@host[:port]/db\n", v);
+                return 2;
+            }
+            i++;
         } else if (!strcmp(a, "--seconds")) { opt.seconds = atof(v); i++;
             if (opt.seconds <= 0) return usage();
         } else if (!strcmp(a, "--threads")) {
@@ -483,16 +538,34 @@ int main(int argc, char **argv)
             return usage();
         }
     }
-    const char *port = getenv("AW_MYSQL_PORT"), *rows = getenv("AW_MYSQL_ROWS");
-    env.host = getenv("AW_MYSQL_HOST");
-    env.user = getenv("AW_MYSQL_USER");
-    env.pass = getenv("AW_MYSQL_PASSWORD");
-    env.db = getenv("AW_MYSQL_DB");
-    env.port = port ? atoi(port) : 0;
-    env.rows = rows ? atol(rows) : 0;
-    if (!env.host || !env.user || !env.pass || !env.db || env.port <= 0 || env.rows < 1) {
-        fprintf(stderr, "throughput_mysql: no server in the environment\n");
-        return usage();
+    const char *rows = getenv("AW_MYSQL_ROWS");
+    if (!env.host) {                     /* no --dsn: tests/mariadb.sh's server */
+        const char *port = getenv("AW_MYSQL_PORT");
+        env.host = getenv("AW_MYSQL_HOST");
+        env.user = getenv("AW_MYSQL_USER");
+        env.pass = getenv("AW_MYSQL_PASSWORD");
+        env.db = getenv("AW_MYSQL_DB");
+        env.port = port ? atoi(port) : 0;
+        if (!env.host || !env.user || !env.pass || !env.db || env.port <= 0) {
+            fprintf(stderr, "throughput_mysql: no server: give --dsn, or run it through "
+                            "tests/mariadb.sh run (make demo-mysql)\n");
+            return usage();
+        }
+    } else {
+        rows = NULL;
+    }
+    env.rows = rows ? atol(rows) : count_rows();
+    if (env.rows < 1) return 1;
+    static char beside[4200];            /* default: the delay_proxy built beside us */
+    if (!opt.proxy) {
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        char *slash = n > 0 ? (self[n] = 0, strrchr(self, '/')) : NULL;
+        if (slash) {
+            *slash = 0;
+            snprintf(beside, sizeof beside, "%s/delay_proxy", self);
+            opt.proxy = beside;
+        }
     }
     bool need_proxy = false;
     for (int k = 0; k < opt.nrtt; k++) need_proxy |= opt.rtt_us[k] > 0;
