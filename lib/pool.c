@@ -18,17 +18,23 @@ typedef struct req { void *input; aw_future *f; } req;
 
 /* One worker. batch and nb are written under mu; fut[i] is batch[i].f
  * until the worker claims it for its call (or a timeout takes it back),
- * both by CAS to NULL; cur is the future whose call is running. */
+ * both by CAS to NULL; cur is the future whose call is running. detached
+ * is that future while the call has let go of its input
+ * (aw_pool_input_release), the same | 1 once a timeout abandoned it, else
+ * 0; both sides change it by CAS only, so a timeout can never abandon a
+ * call that holds its input. */
 typedef struct wslot {
     aw_pool *p;
     req batch[BATCH];
     _Atomic(aw_future *) fut[BATCH];
     _Atomic(aw_future *) cur;
+    _Atomic uintptr_t detached;
     size_t nb;
 } wslot;
 
-/* The pool whose worker the calling thread is, if any. */
+/* The pool whose worker the calling thread is, if any, and its slot. */
 static _Thread_local const aw_pool *tl_pool;
+static _Thread_local wslot *tl_slot;
 
 struct aw_pool {
     aw_sync_client client;
@@ -128,6 +134,7 @@ static void *worker(void *arg)
     aw_pool *p = w->p;
     void *conn = NULL;
     tl_pool = p;
+    tl_slot = w;
     char err[256] = "";
     int rc = p->client.connect(p->client.ctx, &conn, err, sizeof err);
     pthread_mutex_lock(&p->mu);
@@ -185,6 +192,7 @@ static void *worker(void *arg)
              * cannot hit a future that was settled and already reused. */
             if (rc < 0)
                 aw_future_fail(f, rc, rc == AW_ECONN ? "connection to the store lost" : NULL);
+            atomic_store(&w->detached, 0);
             atomic_store(&w->cur, NULL);
             if (atomic_load(&p->done_waiters)) {
                 pthread_mutex_lock(&p->mu);
@@ -251,6 +259,40 @@ static bool running(const aw_pool *p, const aw_future *f)
     return false;
 }
 
+/* Abandons f's running call if it has let go of its input: true if so. */
+static bool abandon(aw_pool *p, aw_future *f)
+{
+    for (size_t i = 0; i < p->started; i++) {
+        uintptr_t want = (uintptr_t)f;
+        if (atomic_compare_exchange_strong(&p->w[i].detached, &want, (uintptr_t)f | 1)) return true;
+    }
+    return false;
+}
+
+void aw_pool_input_release(void)
+{
+    wslot *w = tl_slot;
+    aw_future *f = w ? atomic_load(&w->cur) : NULL;
+    if (!f) return;
+    atomic_store(&w->detached, (uintptr_t)f);
+    /* A timeout may be waiting for this call: it can stop waiting now. */
+    if (atomic_load(&w->p->done_waiters)) {
+        pthread_mutex_lock(&w->p->mu);
+        pthread_cond_broadcast(&w->p->done_cv);
+        pthread_mutex_unlock(&w->p->mu);
+    }
+}
+
+bool aw_pool_input_reacquire(void)
+{
+    wslot *w = tl_slot;
+    aw_future *f = w ? atomic_load(&w->cur) : NULL;
+    if (!f) return true;
+    uintptr_t want = (uintptr_t)f;
+    if (atomic_compare_exchange_strong(&w->detached, &want, 0)) return true;
+    return want != ((uintptr_t)f | 1);       /* never released: still ours */
+}
+
 /* Takes f back if it waits, in the queue or in a worker's batch (mu held). */
 static bool take_back(aw_pool *p, aw_future *f)
 {
@@ -284,9 +326,10 @@ static void pool_timeout(void *ctx, void *input, aw_future *f)
      * input, so wait for it to end; its outcome then counts (it settled f
      * before it returned). The worker sets cur before it claims, so a
      * failed take_back finds cur == f until the call is over. */
+    bool abandoned = false;
     if (!queued) {
         atomic_fetch_add(&p->done_waiters, 1);
-        while (running(p, f)) pthread_cond_wait(&p->done_cv, &p->mu);
+        while (running(p, f) && !(abandoned = abandon(p, f))) pthread_cond_wait(&p->done_cv, &p->mu);
         atomic_fetch_sub(&p->done_waiters, 1);
     }
     size_t n = p->nthreads;
@@ -295,6 +338,10 @@ static void pool_timeout(void *ctx, void *input, aw_future *f)
         char msg[96];
         snprintf(msg, sizeof msg, "timed out while queued: all %zu pool workers were busy", n);
         aw_future_fail(f, AW_ETIMEDOUT, msg);
+    } else if (abandoned) {
+        /* The call waits on the store without its input: leave f to it.
+         * The record fails with AW_ETIMEDOUT now; the call's settling of f
+         * becomes the late completion. */
     } else {
         /* Settled already (AW_EALREADY, harmless), or a fresh future the
          * operator made between retry attempts: settle it, so it does not

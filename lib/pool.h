@@ -33,6 +33,10 @@
  *   call may still read the input, which the sink may free as soon as the
  *   record leaves -- and the call's outcome then counts. A blocking client
  *   should bound its calls (e.g. a read timeout) so this wait stays short.
+ *   Unless the call has let go of its input (aw_pool_input_release, below):
+ *   then the record fails with AW_ETIMEDOUT at once, the owner does not
+ *   wait, and whatever the call later settles f with is its late
+ *   completion.
  */
 #ifndef AW_POOL_H
 #define AW_POOL_H
@@ -118,6 +122,19 @@ int aw_pool_stats_get(aw_pool *pool, aw_pool_stats *out);
 /* True when the calling thread is one of pool's workers (inside connect,
  * call or disconnect). False for NULL. */
 bool aw_pool_on_worker(const aw_pool *pool);
+
+/* For call, around its blocking wait. aw_pool_input_release says the call
+ * will not read its input until aw_pool_input_reacquire: a timeout of the
+ * record in between fails it at once instead of holding the owner thread
+ * until the store answers. aw_pool_input_reacquire returns true if the
+ * input may be read again, false if the record timed out meanwhile: the
+ * call must then not touch input (nor pass it to callbacks) and still
+ * settles f -- aw_future_fail(f, AW_ETIMEDOUT, NULL) is enough; that late
+ * completion is ignored. Settling f needs no reacquire. Outside a pool's
+ * call both do nothing (reacquire returns true). The MySQL pool releases
+ * around execute and store_result; see adapters/mysql/pool.c. */
+void aw_pool_input_release(void);
+bool aw_pool_input_reacquire(void);
 
 /* Stops the workers (as close does, if not done yet), disconnects them and
  * frees the pool. Accepts NULL. Called on one of pool's own workers (from

@@ -237,6 +237,7 @@ typedef struct gate {
     int first_ok;                  /* connects 0..first_ok-1 succeed, */
     int busy_connect_fail;         /* then this many fail, then all succeed */
     _Atomic int connects;
+    long kept, lost;               /* r_call: input reacquired, or not */
 } gate;
 
 static int g_connect(void *ctx, void **conn, char *err, size_t errlen)
@@ -346,7 +347,7 @@ static void *open_later(void *arg)
  * never called. */
 static void pool_timeout_while_queued(void)
 {
-    gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, -1, 1, 0, 0 };
+    gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, -1, 1, 0, 0, 0, 0 };
     aw_sync_client cl = { &g, g_connect, g_call, NULL };
     aw_pool_config pc = { .threads = 1 };
     aw_pool *p;
@@ -382,7 +383,7 @@ static void pool_timeout_while_queued(void)
  * the input -- and then its result counts. */
 static void pool_timeout_while_running(void)
 {
-    gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, -1, 1, 0, 0 };
+    gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, -1, 1, 0, 0, 0, 0 };
     aw_sync_client cl = { &g, g_connect, g_call, NULL };
     aw_pool_config pc = { .threads = 2 };
     aw_pool *p;
@@ -411,12 +412,96 @@ static void pool_timeout_while_running(void)
     ASSERT_EQ(g.calls, 1);
 }
 
+/* Like g_call, but lets go of its input while it waits at the gate. */
+static int r_call(void *ctx, void *conn, void *input, aw_future *f)
+{
+    gate *g = ctx;
+    long v = *(long *)input;
+    aw_pool_input_release();
+    pthread_mutex_lock(&g->mu);
+    long k = g->calls++;
+    g->running = v;
+    pthread_cond_broadcast(&g->cv);
+    while (g->opened <= k) pthread_cond_wait(&g->cv, &g->mu);
+    g->running = -1;
+    pthread_mutex_unlock(&g->mu);
+    if (!aw_pool_input_reacquire()) {      /* input may be freed: not read */
+        g->lost++;
+        aw_future_fail(f, AW_ETIMEDOUT, NULL);
+        return 0;
+    }
+    g->kept++;
+    void *r = (void *)(intptr_t)(*(long *)input + 1);
+    aw_future_complete(f, &r, 1);
+    return 0;
+}
+
+/* Opens the gate if nobody has by a 5 s deadline, so a regression (the
+ * owner waiting for the call) fails the test instead of hanging it. */
+static void *open_by_deadline(void *arg)
+{
+    gate *g = arg;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    pthread_mutex_lock(&g->mu);
+    while (g->opened == 0 && pthread_cond_timedwait(&g->cv, &g->mu, &until) == 0) { }
+    if (g->opened == 0) { g->opened = 1000; pthread_cond_broadcast(&g->cv); }
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
+/* A call that released its input (aw_pool_input_release) does not hold the
+ * owner: its record fails with AW_ETIMEDOUT while the call still waits,
+ * and the call, told by aw_pool_input_reacquire, never reads the input the
+ * sink has freed (ASan would say). A call that reacquires in time keeps
+ * its result. */
+static void pool_timeout_while_released(void)
+{
+    gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, -1, 1, 0, 0, 0, 0 };
+    aw_sync_client cl = { &g, g_connect, r_call, NULL };
+    aw_pool_config pc = { .threads = 1 };
+    aw_pool *p;
+    ASSERT_EQ(aw_pool_new(&p, &pc, &cl), 0);
+    fake_clock clk = { 0 };
+    boxes b = { .emitted = 0 };
+    aw_config cfg = { .mode = AW_UNORDERED, .capacity = 4, .timeout_ms = 10,
+                      .clock = fake_clock_of(&clk) };
+    aw_sink sink = { .ctx = &b, .emit = b_emit, .error = b_error, .discard = b_discard };
+    aw_op *op;
+    ASSERT_EQ(aw_op_new(&op, &cfg, aw_pool_function(p), &sink), 0);
+    pthread_t safety;
+    pthread_create(&safety, NULL, open_by_deadline, &g);
+    ASSERT_EQ(aw_op_push(op, box(7), 0), 0);
+    ASSERT_TRUE(gate_wait_running(&g, 1));           /* released, waiting at the gate */
+    atomic_store(&clk.now, 11);
+    ASSERT_EQ(aw_op_drain(op), 0);                   /* returns with the call still waiting */
+    pthread_mutex_lock(&g.mu);
+    long opened = g.opened;
+    pthread_mutex_unlock(&g.mu);
+    ASSERT_EQ(opened, 0);
+    ASSERT_EQ(b.errors, 1);
+    ASSERT_EQ(b.last_err, AW_ETIMEDOUT);
+    ASSERT_EQ(b.emitted, 0);
+    /* Now one that comes back in time: its result counts. */
+    ASSERT_EQ(aw_op_push(op, box(8), 0), 0);         /* waits behind 7's call */
+    gate_open(&g, 1000);
+    ASSERT_EQ(aw_op_drain(op), 0);
+    pthread_join(safety, NULL);
+    aw_op_free(op);
+    aw_pool_free(p);
+    ASSERT_EQ(b.emitted, 1);
+    ASSERT_EQ(g.lost, 1);
+    ASSERT_EQ(g.kept, 1);
+    ASSERT_EQ(b.seen[7] + b.seen[8], 2);
+}
+
 /* A broken connection whose reconnects fail twice: the record it held
  * fails with AW_ECONN, queued ones wait for the new connection, the pool
  * backs off (10 ms, 20 ms) and carries on. */
 static void pool_reconnect_backoff(void)
 {
-    gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 1000, 0, -1, 1, 2, 0 };
+    gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 1000, 0, -1, 1, 2, 0, 0, 0 };
     aw_sync_client cl = { &g, g_connect, g_call, NULL };
     aw_pool_config pc = { .threads = 1 };
     aw_pool *p;
@@ -446,7 +531,7 @@ static void pool_reconnect_backoff(void)
  * client's store stays down for good, yet aw_op_free returns. */
 static void pool_close_during_backoff(void)
 {
-    gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 1000, 0, -1, 2, 1 << 30, 0 };
+    gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 1000, 0, -1, 2, 1 << 30, 0, 0, 0 };
     aw_sync_client cl = { &g, g_connect, g_call, NULL };
     aw_pool_config pc = { .threads = 2 };
     aw_pool *p;
@@ -543,6 +628,7 @@ CU_TestInfo aw_tests_pool[] = {
     { "pool_reconnects_and_retries", pool_reconnects_and_retries },
     { "pool_timeout_while_queued", pool_timeout_while_queued },
     { "pool_timeout_while_running", pool_timeout_while_running },
+    { "pool_timeout_while_released", pool_timeout_while_released },
     { "pool_reconnect_backoff", pool_reconnect_backoff },
     { "pool_close_during_backoff", pool_close_during_backoff },
     { "pool_free_from_worker_refused", pool_free_from_worker_refused },

@@ -56,10 +56,11 @@
  * callback (which runs on an adapter thread) does nothing.
  *
  * TIMEOUTS. A record that times out while it waits for a connection is
- * withdrawn and fails with AW_ETIMEDOUT. One whose query runs makes the
- * owner thread wait inside the operator's timeout call until that query
- * ends (bounded by read_timeout_ms), because row() may still read its
- * input; its outcome then counts.
+ * withdrawn and fails with AW_ETIMEDOUT. One whose query is on the wire
+ * fails with AW_ETIMEDOUT at once too, and the owner does not wait: the
+ * query's answer is dropped without calling row (the input may be gone).
+ * (Only while row() itself runs -- CPU time, no waiting on the server --
+ * does the pool's timeout wait for it to end.)
  *
  * Values: integer columns come as AW_VINT64 (BIGINT UNSIGNED above
  * INT64_MAX wraps), FLOAT/DOUBLE as AW_VDOUBLE, everything else (DECIMAL,

@@ -1,7 +1,8 @@
 /* MySQL through the thread pool (lib/pool.h): each worker owns a blocking
  * connection and the lookup's statement, prepared once on it; a call binds,
  * executes, stores and fetches the rows (binary protocol) and completes the
- * future. A lost connection fails the record with AW_ECONN and the driver's
+ * future. It lets go of the input during the round trip, so a timeout
+ * never waits for the server. A lost connection fails the record with AW_ECONN and the driver's
  * words and asks the pool for a new connection (AW_POOL_RECONNECT). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,9 @@ static int mp_call(void *ctx, void *conn, void *input, aw_future *f)
     my_pool *p = ctx;
     mp_conn *k = conn;
     if (my__stmt_bind(&k->s, input, f)) return 0;       /* f failed already */
+    /* The round trip needs no input: a timeout meanwhile fails the record
+     * at once rather than hold the owner thread until the server answers. */
+    aw_pool_input_release();
     if (mysql_stmt_execute(k->s.st) ||
         (k->s.ncols && mysql_stmt_store_result(k->s.st))) {
         atomic_fetch_add(&p->a->queries, 1);
@@ -96,6 +100,11 @@ static int mp_call(void *ctx, void *conn, void *input, aw_future *f)
         return AW_POOL_RECONNECT;          /* f settled, with the driver's words */
     }
     atomic_fetch_add(&p->a->queries, 1);
+    if (!aw_pool_input_reacquire()) {      /* timed out: input may be gone */
+        mysql_stmt_free_result(k->s.st);
+        aw_future_fail(f, AW_ETIMEDOUT, NULL);
+        return 0;
+    }
     my__stmt_finish(&k->s, input, f);
     return 0;
 }
