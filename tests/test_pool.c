@@ -252,6 +252,18 @@ static int g_connect(void *ctx, void **conn, char *err, size_t errlen)
     return 0;
 }
 
+/* Counts a call of input v and waits until the gate lets it through. */
+static void gate_pass(gate *g, long v)
+{
+    pthread_mutex_lock(&g->mu);
+    long k = g->calls++;
+    g->running = v;
+    pthread_cond_broadcast(&g->cv);
+    while (g->opened <= k) pthread_cond_wait(&g->cv, &g->mu);
+    g->running = -1;
+    pthread_mutex_unlock(&g->mu);
+}
+
 /* Inputs are heap boxes the sink frees: a call after its record left
  * would read freed memory, which ASan reports. */
 static int g_call(void *ctx, void *conn, void *input, aw_future *f)
@@ -263,13 +275,7 @@ static int g_call(void *ctx, void *conn, void *input, aw_future *f)
      * touching f or input again, as the contract allows): the worker stays
      * busy while their records are already done. */
     if (v >= 100) aw_future_complete(f, &r, 1);
-    pthread_mutex_lock(&g->mu);
-    long k = g->calls++;
-    g->running = v;
-    pthread_cond_broadcast(&g->cv);
-    while (g->opened <= k) pthread_cond_wait(&g->cv, &g->mu);
-    g->running = -1;
-    pthread_mutex_unlock(&g->mu);
+    gate_pass(g, v);
     if (v < 0) return AW_ECONN;            /* negative inputs break the connection */
     if (v < 100) aw_future_complete(f, &r, 1);
     return 0;
@@ -418,13 +424,7 @@ static int r_call(void *ctx, void *conn, void *input, aw_future *f)
     gate *g = ctx;
     long v = *(long *)input;
     aw_pool_input_release();
-    pthread_mutex_lock(&g->mu);
-    long k = g->calls++;
-    g->running = v;
-    pthread_cond_broadcast(&g->cv);
-    while (g->opened <= k) pthread_cond_wait(&g->cv, &g->mu);
-    g->running = -1;
-    pthread_mutex_unlock(&g->mu);
+    gate_pass(g, v);
     if (!aw_pool_input_reacquire()) {      /* input may be freed: not read */
         g->lost++;
         aw_future_fail(f, AW_ETIMEDOUT, NULL);
