@@ -26,7 +26,9 @@
  *
  * Usage: throughput_mysql [--proxy PATH] [--dir DIR] [--threads 1,4,16,64]
  *                         [--rtt-us 0,500,2000] [--seconds S] [--quick]
- *                         [--only sync,sysbench,native,pool]              */
+ *                         [--only sync,sysbench,native,pool] [--spin-us N]
+ * --spin-us is the operator's aw_config.spin_us; -1 (never spin) by default
+ * here, because the store is across a (simulated) network.               */
 #include <errno.h>
 #include <inttypes.h>
 #include <mysql.h>
@@ -52,7 +54,8 @@ static struct {
     size_t threads[MAXV]; int nthreads;
     long rtt_us[MAXV]; int nrtt;
     const char *only;                    /* --only: a comma list of strategies */
-} opt = { "build/demo", NULL, 1.5, { 1, 4, 16, 64 }, 4, { 0, 500, 2000 }, 3, NULL };
+    int spin_us;                         /* aw_config.spin_us */
+} opt = { "build/demo", NULL, 1.5, { 1, 4, 16, 64 }, 4, { 0, 500, 2000 }, 3, NULL, -1 };
 
 static bool wanted(const char *strategy) { return !opt.only || strstr(opt.only, strategy); }
 
@@ -284,7 +287,8 @@ static void run_op(run *r, int port, bool pool, bool ordered)
     /* Enough in flight to keep every connection busy while the ones that
      * just finished wait to be emitted; more would only queue (and show
      * as latency) in front of the connections. */
-    aw_config cfg = { .mode = ordered ? AW_ORDERED : AW_UNORDERED, .capacity = 2 * r->t + 2 };
+    aw_config cfg = { .mode = ordered ? AW_ORDERED : AW_UNORDERED, .capacity = 2 * r->t + 2,
+                      .spin_us = opt.spin_us };
     aw_sink sink = { .ctx = &t, .emit = t_emit, .error = t_error };
     aw_op *op = NULL;
     if (aw_op_create(&op, &cfg, aw_adapter_function(a), &sink, err, sizeof err)) {
@@ -498,7 +502,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: throughput_mysql [--proxy PATH (default: beside this program)] [--dir DIR] [--threads 1,4,16,64] "
                     "[--rtt-us 0,500,2000] [--seconds S] [--quick] [--only sync,sysbench,native,pool]\n"
-                    "                        [--dsn mysql://user[:pass]@host[:port]/db]\n"
+                    "                        [--dsn mysql://user[:pass]@host[:port]/db] [--spin-us N]\n"
                     "  (run it through tests/mariadb.sh run, which sets AW_MYSQL_*)\n");
     return 2;
 }
@@ -519,6 +523,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--dir")) { opt.dir = v; i++;
         } else if (!strcmp(a, "--proxy")) { opt.proxy = v; i++;
         } else if (!strcmp(a, "--only")) { opt.only = v; i++;
+        } else if (!strcmp(a, "--spin-us")) { opt.spin_us = atoi(v); i++;
         } else if (!strcmp(a, "--dsn")) {
             if (parse_dsn(v)) {
                 fprintf(stderr, "--dsn '%s': expected mysql://user[:pass]@host[:port]/db\n", v);
@@ -577,7 +582,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     mkdir(opt.dir, 0755);
     printf("MariaDB at %s:%d, sbtest1 with %ld rows; %.1f s per run; CPU is this process's "
-           "(all threads), per record\n\n", env.host, env.port, env.rows, opt.seconds);
+           "(all threads), per record; operator spin_us %d\n\n", env.host, env.port, env.rows,
+           opt.seconds, opt.spin_us);
     printf("%6s  %-8s %-9s %4s %8s %10s %9s %9s %8s %7s  %s\n", "rtt_ms", "strategy", "mode", "T",
            "records", "records/s", "p50_ms", "p99_ms", "cpu_us", "rss_mb", "check");
     for (int k = 0; k < opt.nrtt; k++) {

@@ -9,9 +9,6 @@
 #include <unistd.h>
 #include "op_int.h"
 
-#ifndef SPIN_NS
-#define SPIN_NS 20000u
-#endif
 
 void aw__set_err(aw_op *op, const char *fmt, ...)
 {
@@ -321,13 +318,15 @@ static void wait_work(aw_op *op, int64_t max_ms)
     /* Spin briefly first: a completion due within microseconds is met
      * without a sleep and a wake-up (tens of us here). The eventfd is not
      * re-armed yet, so completers that find it armed skip their write. */
-    uint64_t spin_until = aw__mono_ns() + SPIN_NS;
-    do {
-        for (int i = 0; i < 64; i++) {
-            if (atomic_load_explicit(&op->inbox, memory_order_relaxed)) return;
-            __builtin_ia32_pause();
-        }
-    } while (aw__mono_ns() < spin_until);
+    if (op->spin_ns) {
+        uint64_t spin_until = aw__mono_ns() + op->spin_ns;
+        do {
+            for (int i = 0; i < 64; i++) {
+                if (atomic_load_explicit(&op->inbox, memory_order_relaxed)) return;
+                __builtin_ia32_pause();
+            }
+        } while (aw__mono_ns() < spin_until);
+    }
     rearm(op);
     if (atomic_load(&op->inbox)) return;
     struct pollfd p = { .fd = op->efd, .events = POLLIN };

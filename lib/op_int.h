@@ -16,6 +16,11 @@
  * its record already left, the memory waits for the adapter. */
 enum { F_FREE, F_PENDING, F_COMPLETING, F_DONE, F_TIMEDOUT, F_LATE };
 
+/* The owner's default busy-wait before it sleeps (cfg.spin_us = 0). */
+#ifndef SPIN_NS
+#define SPIN_NS 20000u
+#endif
+
 typedef struct aw__slot aw__slot;
 
 struct aw_future {
@@ -79,6 +84,7 @@ struct aw_op {
     _Atomic(aw_future *) inbox;  /* completions from other threads (LIFO) */
     _Atomic int wake;            /* 1: the eventfd was written and not yet read */
     int efd;
+    uint32_t spin_ns;            /* wait_work's busy-wait; 0 = none (cfg.spin_us) */
 
     int64_t now;                 /* op clock, cached per call */
     int depth;                   /* > 0 inside a user callback */

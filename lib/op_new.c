@@ -35,6 +35,9 @@ static int check_config(const aw_config *cfg, const aw_function *fn, const aw_si
     if (cfg->capacity == 0 || cfg->capacity > MAX_CAPACITY)
         return bad(err, errlen, AW_EINVAL, "aw_op_new: capacity %zu (must be 1 to %zu)",
                    cfg->capacity, MAX_CAPACITY);
+    if (cfg->spin_us < -1 || cfg->spin_us > 1000)
+        return bad(err, errlen, AW_EINVAL, "aw_op_new: spin_us %d (must be -1 = never, 0 = "
+                   "default, or up to 1000)", cfg->spin_us);
     if (cfg->timeout_ms < 0)
         return bad(err, errlen, AW_EINVAL, "aw_op_new: timeout_ms %lld < 0 (0 = none)",
                    (long long)cfg->timeout_ms);
@@ -79,6 +82,7 @@ int aw_op_create(aw_op **out, const aw_config *cfg, const aw_function *fn,
     op->sink = *sink;
     op->default_clock = cfg->clock.now_ms == NULL;
     op->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    op->spin_ns = cfg->spin_us == 0 ? SPIN_NS : cfg->spin_us < 0 ? 0 : (uint32_t)cfg->spin_us * 1000u;
     op->slots = calloc(cfg->capacity, sizeof *op->slots);
     op->heap = calloc(cfg->capacity, sizeof *op->heap);
     bool ok = op->efd >= 0 && op->slots && op->heap;

@@ -38,6 +38,11 @@ static void core_bad_arguments_create(void)
     aw_function noinv = fn;
     noinv.invoke = NULL;
     BAD(&good, &noinv, &sink, "invoke");
+    aw_config spin = good;
+    spin.spin_us = -2;
+    BAD(&spin, &fn, &sink, "spin_us -2");
+    spin.spin_us = 1001;
+    BAD(&spin, &fn, &sink, "spin_us 1001");
     aw_sink noemit = sink;
     noemit.emit = NULL;
     BAD(&good, &fn, &noemit, "emit");

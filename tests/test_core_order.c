@@ -492,12 +492,16 @@ static void core_complete_inside_invoke(void)
 static void core_complete_from_other_thread(void)
 {
     aw_mode modes[] = { AW_ORDERED, AW_UNORDERED, AW_UNORDERED_EVENT_TIME };
-    for (int m = 0; m < 3; m++) {
+    /* The owner spins by default, never (-1: every wait sleeps on the
+     * eventfd), or long (1000 us): the same records either way. */
+    int spins[] = { 0, -1, 1000 };
+    for (int k = 0; k < 9; k++) {
+        int m = k % 3;
         handoff h;
         ASSERT_EQ(handoff_start(&h, 1, 0), 0);
         rec_sink rs;
         rec_sink_init(&rs, 256);
-        aw_config cfg = { .mode = modes[m], .capacity = 16 };
+        aw_config cfg = { .mode = modes[m], .capacity = 16, .spin_us = spins[k / 3] };
         aw_function fn = handoff_fn(&h);
         aw_sink sink = rec_sink_of(&rs, 1, 1);
         aw_op *op;

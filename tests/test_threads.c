@@ -206,7 +206,11 @@ static void threads_fd_event_loop(void)
     checker c = { .mode = AW_UNORDERED, .n = 500, .k = 1 };
     c.seen = calloc((size_t)c.n, 1);
     bag b;
-    bag_start(&b, 64, 2, 0);
+    /* Completions held 50 us each: the loop finds nothing ready right
+     * after it pushes, so it must wait on the fd (wakeups > 0). Without
+     * the delay, fast completers (seen under TSan) could finish every
+     * record before the loop ever needed the fd. */
+    bag_start(&b, 64, 2, 50);
     aw_config cfg = { .mode = AW_UNORDERED, .capacity = 32 };
     aw_function fn = { .ctx = &b, .invoke = bag_invoke, .close = bag_close };
     aw_sink sink = { .ctx = &c, .emit = ck_emit };
