@@ -173,8 +173,8 @@ typedef struct aw_config {
      * eventfd: 0 = the default, 20 us; -1 = never; at most 1000. Spinning
      * saves a sleep and a wake-up when completions come microseconds apart
      * (a fast or in-process store); against a store across a network it
-     * mostly burns CPU: make demo-mysql measured 25-35 % less CPU per
-     * record with -1 (docs/mysql.md). */
+     * may only burn CPU: -1 cut CPU per record by up to ~40 % in make
+     * demo-mysql, but cost some in other runs (docs/mysql.md). Measure. */
     int      spin_us;
 } aw_config;
 
