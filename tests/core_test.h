@@ -1,7 +1,9 @@
-/* Helpers for the core, timer and stress suites (test_core.c, test_timer.c,
- * test_stress.c): a "park" adapter the test drives by hand, malloc'd result
- * boxes, and a "handoff" adapter whose second thread completes futures.
- * Everything is static inline so each test file gets its own copy. */
+/* Helpers for the core_order, core_api, core_calls, timer and retry suites
+ * (test_core_order.c, test_core_api.c, test_core_calls.c, test_timer.c,
+ * test_retry.c): a "park" adapter the test drives by hand, malloc'd result
+ * boxes, a "handoff" adapter whose second thread completes futures, and
+ * EXPECT_EVENTS. Everything is static inline: one source, no link-time
+ * helpers. */
 #ifndef CORE_TEST_H
 #define CORE_TEST_H
 

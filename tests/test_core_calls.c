@@ -120,22 +120,10 @@ static void core_open_error(void)
     rec_sink_fini(&rs);
 }
 
-static int visit_none(void *ctx, void *input, int64_t ts, bool wm) { return 0; }
-
+/* Bad arguments to a live operator (op_bad_arguments covers a NULL one):
+ * refused with a message, and the operator works on. */
 static void core_bad_arguments_calls(void)
 {
-    aw_stats st;
-    ASSERT_EQ(aw_op_push(NULL, (void *)1, 0), AW_EINVAL);
-    ASSERT_EQ(aw_op_try_push(NULL, (void *)1, 0), AW_EINVAL);
-    ASSERT_EQ(aw_op_watermark(NULL, 0), AW_EINVAL);
-    ASSERT_EQ(aw_op_poll(NULL, 0), AW_EINVAL);
-    ASSERT_EQ(aw_op_drain(NULL), AW_EINVAL);
-    ASSERT_EQ(aw_op_in_flight(NULL), 0);
-    ASSERT_EQ(aw_op_fd(NULL), -1);
-    ASSERT_EQ(aw_op_next_timer_ms(NULL), -1);
-    ASSERT_EQ(aw_op_snapshot(NULL, visit_none, NULL), AW_EINVAL);
-    ASSERT_EQ(aw_op_stats(NULL, &st), AW_EINVAL);
-    ASSERT_TRUE(aw_op_errmsg(NULL) != NULL);
     park p = { 0 };
     rec_sink rs;
     rec_sink_init(&rs, 4);
@@ -145,7 +133,7 @@ static void core_bad_arguments_calls(void)
     ASSERT_EQ(aw_op_snapshot(op, NULL, NULL), AW_EINVAL);
     ASSERT_EQ(aw_op_stats(op, NULL), AW_EINVAL);
     ASSERT_EQ(aw_op_poll(op, -2), AW_EINVAL);
-    ASSERT_TRUE(aw_op_errmsg(op)[0] != 0);
+    ASSERT_STR_CONTAINS(aw_op_errmsg(op), "timeout_ms -2");
     /* the operator still works */
     ASSERT_EQ(aw_op_push(op, (void *)1, 0), 0);
     ASSERT_EQ(park_done(&p, 0, 1), 0);
@@ -366,7 +354,7 @@ static void core_reentrant_calls_refused(void)
     ASSERT_EQ(e.emits, 1);
     for (int i = 0; i < 5; i++) ASSERT_EQ(e.rc[i], AW_EINVAL);
     ASSERT_TRUE(e.rc[5] <= 1);                 /* the record being emitted, at most */
-    ASSERT_TRUE(aw_op_errmsg(e.op)[0] != 0);
+    ASSERT_STR_CONTAINS(aw_op_errmsg(e.op), "inside a callback");
     /* the operator survived the attempted free and works on */
     ASSERT_EQ(aw_op_push(e.op, (void *)2, 0), 0);
     ASSERT_EQ(aw_op_drain(e.op), 0);

@@ -2,7 +2,6 @@
  * unordered and event time under every completion order; capacity and
  * backpressure; a watermark-only stream; completions inside invoke and
  * from other threads. */
-#include <poll.h>
 #include "core_test.h"
 
 /* ------------------------------------------------------------ ordered */

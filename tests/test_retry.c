@@ -96,55 +96,6 @@ static void timer_retry_fixed_delay(void)
     }
 }
 
-/* Exponential backoff: delay 10, multiplier 2, cap 50 -> invokes at
- * 0, 10, 30, 70, 120, 170; the last attempt succeeds. */
-static void timer_retry_exponential_backoff(void)
-{
-    fake_clock c = { 0 };
-    park p = { .clock = &c };
-    rec_sink rs;
-    rec_sink_init(&rs, 8);
-    memset(&g_pred, 0, sizeof g_pred);
-    g_pred.answer = 1;
-    aw_config cfg = { .mode = AW_ORDERED, .capacity = 2, .clock = fake_clock_of(&c),
-                      .retry = { .max_attempts = 5, .delay_ms = 10, .multiplier = 2,
-                                 .max_delay_ms = 50, .if_error = if_error_pred } };
-    aw_op *op = park_op(&cfg, &p, &rs, 1);
-    ASSERT_EQ(aw_op_push(op, (void *)1, 0), 0);
-    int64_t want[] = { 0, 10, 30, 70, 120, 170 };
-    long wrong = 0;
-    for (int a = 0; a < 5; a++) {
-        if (p.n != a + 1 || p.at[a] != want[a]) {
-            AW__FAIL("attempt %d: %d invokes, last at %lld, want at %lld", a, p.n,
-                     (long long)p.at[p.n - 1], (long long)want[a]);
-            break;
-        }
-        fail_at(&p, a, "again");
-        aw_op_poll(op, 0);
-        if (aw_op_next_timer_ms(op) != want[a + 1] - want[a]) wrong++;
-        set_now(&c, want[a + 1] - 1);
-        aw_op_poll(op, 0);
-        if (p.n != a + 1) wrong++;
-        set_now(&c, want[a + 1]);
-        aw_op_poll(op, 0);
-    }
-    ASSERT_EQ(wrong, 0);
-    ASSERT_EQ(p.n, 6);
-    ASSERT_EQ(p.at[5], 170);
-    ASSERT_EQ(rs.len, 0);
-    ASSERT_EQ(park_done(&p, 5, 42), 0);       /* the fresh future counts */
-    ASSERT_EQ(aw_op_poll(op, 0), 1);
-    EXPECT_EVENTS(&rs, "e", 1);
-    ASSERT_EQ(rs.ev[0].first, 42);
-    aw_stats st;
-    ASSERT_EQ(aw_op_stats(op, &st), 0);
-    ASSERT_EQ(st.retried, 5);
-    ASSERT_EQ(st.emitted, 1);
-    ASSERT_EQ(st.failed, 0);
-    aw_op_free(op);
-    rec_sink_fini(&rs);
-}
-
 /* The cap applies to the first delay as well. */
 static void timer_retry_cap_below_first_delay(void)
 {
@@ -484,7 +435,6 @@ static void timer_retry_pending_at_free(void)
 
 CU_TestInfo aw_tests_retry[] = {
     { "timer_retry_fixed_delay", timer_retry_fixed_delay },
-    { "timer_retry_exponential_backoff", timer_retry_exponential_backoff },
     { "timer_retry_cap_below_first_delay", timer_retry_cap_below_first_delay },
     { "timer_retry_if_result", timer_retry_if_result },
     { "timer_retry_if_result_exhausted", timer_retry_if_result_exhausted },

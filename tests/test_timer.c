@@ -187,6 +187,7 @@ static void timer_timeout_fallback(void)
     ASSERT_EQ(rs.ev[0].first, -7);
     ASSERT_EQ(rs.ev[0].ts, 11);
     ASSERT_EQ(rs.ev[1].first, 20);
+    ASSERT_EQ(park_done(&p, 0, 5), AW_EALREADY);   /* the fallback counted */
     aw_stats st;
     ASSERT_EQ(aw_op_stats(op, &st), 0);
     ASSERT_EQ(st.timed_out, 1);
