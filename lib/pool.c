@@ -128,6 +128,17 @@ static bool push_front(aw_pool *p, void *input, aw_future *f)
     return true;
 }
 
+/* Wakes a pool_timeout waiting for a running call, if one waits: the call
+ * ended, or let go of its input. Free when nobody waits. */
+static void notify_done(aw_pool *p)
+{
+    if (atomic_load(&p->done_waiters)) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->done_cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
 static void *worker(void *arg)
 {
     wslot *w = arg;
@@ -194,11 +205,7 @@ static void *worker(void *arg)
                 aw_future_fail(f, rc, rc == AW_ECONN ? "connection to the store lost" : NULL);
             atomic_store(&w->detached, 0);
             atomic_store(&w->cur, NULL);
-            if (atomic_load(&p->done_waiters)) {
-                pthread_mutex_lock(&p->mu);
-                pthread_cond_broadcast(&p->done_cv);
-                pthread_mutex_unlock(&p->mu);
-            }
+            notify_done(p);
             calls++;
             failed += rc < 0;
             if (rc == AW_ECONN || rc == AW_POOL_RECONNECT) { i++; break; }
@@ -275,12 +282,7 @@ void aw_pool_input_release(void)
     aw_future *f = w ? atomic_load(&w->cur) : NULL;
     if (!f) return;
     atomic_store(&w->detached, (uintptr_t)f);
-    /* A timeout may be waiting for this call: it can stop waiting now. */
-    if (atomic_load(&w->p->done_waiters)) {
-        pthread_mutex_lock(&w->p->mu);
-        pthread_cond_broadcast(&w->p->done_cv);
-        pthread_mutex_unlock(&w->p->mu);
-    }
+    notify_done(w->p);          /* a waiting timeout can stop waiting now */
 }
 
 bool aw_pool_input_reacquire(void)
