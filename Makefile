@@ -1,10 +1,18 @@
 # asyncwait -- see README.md. Variables a user may override: CC, CFLAGS,
-# LDFLAGS, PREFIX, DESTDIR, SAN (address|thread: sanitizer build).
-CC      ?= cc
-PREFIX  ?= /usr/local
-DESTDIR ?=
-SAN     ?=
-CFLAGS  ?= -O2 -g
+# LDFLAGS, PKG_CONFIG, PREFIX, DESTDIR, SAN (address|thread: sanitizer build).
+#
+# The build follows its configuration: the compiler, every flag, the
+# libraries and the optional adapters found are written to
+# $(BUILD)/config.stamp, rewritten only when that text changes, and every
+# object, the archive and every program depend on it. So installing a client
+# library, changing CFLAGS or SAN, or hiding a library never needs
+# `make clean`. Header dependencies come from the compiler (-MMD).
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+SAN        ?=
+CFLAGS     ?= -O2 -g
 
 # Our warnings stay separate so a user's CFLAGS adds to them.
 WARN    = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
@@ -12,6 +20,7 @@ DEFS    = -D_GNU_SOURCE
 INCS    = -Ilib -Iadapters
 SQLITE_LIBS = -lsqlite3
 PC_PRIVATE  = $(SQLITE_LIBS)
+LIBS        = $(SQLITE_LIBS)
 
 ifeq ($(SAN),address)
   SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -26,40 +35,85 @@ else
   $(error SAN must be address, thread or empty)
 endif
 
+LIB_SRC  = $(wildcard lib/*.c) $(wildcard adapters/*.c) $(wildcard adapters/sqlite/*.c)
+ADAPTER_DIRS = sqlite
+
+# Optional adapters, folder=pkg-config module: each is built (its folder's
+# .c files, -DAW_HAVE_<FOLDER>, its client's flags) when its client library
+# is installed. HAVE lists the ones found; <FOLDER>_OK is yes for each.
+OPT_ADAPTERS = mysql=libmariadb
+define opt_adapter
+ifeq ($$(shell $$(PKG_CONFIG) --exists $(2) 2>/dev/null && echo yes),yes)
+  HAVE         += $(1)
+  $(3)_OK      := yes
+  ADAPTER_DIRS += $(1)
+  LIB_SRC      += $$(wildcard adapters/$(1)/*.c)
+  DEFS         += -DAW_HAVE_$(3)
+  INCS         += $$(shell $$(PKG_CONFIG) --cflags $(2))
+  LIBS         += $$(shell $$(PKG_CONFIG) --libs $(2))
+  PC_PRIVATE   += $$(shell $$(PKG_CONFIG) --libs $(2))
+endif
+endef
+$(foreach a,$(OPT_ADAPTERS),$(eval $(call opt_adapter,$(firstword $(subst =, ,$(a))),$(lastword $(subst =, ,$(a))),$(shell echo $(firstword $(subst =, ,$(a))) | tr a-z A-Z))))
+
+LIBS       += -lpthread -lm
+# Programs built only with an optional adapter.
+MYSQL_EXAMPLES = $(if $(MYSQL_OK),$(patsubst examples/%.c,$(BUILD)/examples/%,\
+                   $(wildcard examples/delay_proxy.c examples/throughput_mysql.c)))
 ALL_CFLAGS  = $(WARN) $(DEFS) $(INCS) $(CFLAGS) $(SANFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
-LIBS        = $(SQLITE_LIBS) -lpthread -lm
 
-LIB_SRC  = $(wildcard lib/*.c) $(wildcard adapters/*.c) $(wildcard adapters/sqlite/*.c)
+# The configuration stamp (see the top). $(file) keeps it byte-exact.
+CONFIG      = $(BUILD)/config.stamp
+CONFIG_TEXT = cc=$(CC) $(shell $(CC) -dumpfullversion 2>/dev/null) cflags=$(ALL_CFLAGS) ldflags=$(ALL_LDFLAGS) libs=$(LIBS) adapters=$(HAVE)
+ifneq ($(file <$(CONFIG)),$(CONFIG_TEXT))
+  $(shell mkdir -p $(BUILD))
+  $(file >$(CONFIG),$(CONFIG_TEXT))
+endif
+# The .pc names the prefix it is installed under: its own stamp, so that
+# `make install PREFIX=...` regenerates it without rebuilding anything else.
+PC_STAMP    = $(BUILD)/pc.stamp
+PC_TEXT     = prefix=$(PREFIX) private=$(PC_PRIVATE)
+ifneq ($(file <$(PC_STAMP)),$(PC_TEXT))
+  $(shell mkdir -p $(BUILD))
+  $(file >$(PC_STAMP),$(PC_TEXT))
+endif
+
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB      = $(BUILD)/libasyncwait.a
 TEST_SRC = $(wildcard tests/*.c)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN = $(BUILD)/tests/run_tests
 EXAMPLES = $(BUILD)/examples/bench_core $(BUILD)/examples/minimal $(BUILD)/examples/throughput \
-           $(BUILD)/examples/enrich $(BUILD)/examples/ckpt_bench
+           $(BUILD)/examples/enrich $(BUILD)/examples/ckpt_bench $(BUILD)/examples/lookup
 PC       = $(BUILD)/asyncwait.pc
-HEADERS  = lib/asyncwait.h $(wildcard lib/pool.h lib/lookup.h lib/checkpoint.h adapters/adapter.h)
-ADAPTER_HEADERS = $(wildcard adapters/sqlite/*.h)
+HEADERS  = lib/asyncwait.h $(wildcard lib/pool.h lib/lookup.h lib/checkpoint.h lib/loop.h adapters/adapter.h)
 VERSION  = $(shell sed -n 's/^\#define AW_VERSION_STRING "\(.*\)"/\1/p' lib/asyncwait.h)
-
 SHELL = /bin/bash
-.PHONY: deps all test test-asan test-tsan test-all bench demo install uninstall clean examples
+.PHONY: deps all test test-asan test-tsan test-all bench demo install uninstall clean examples \
+        test-install test-fresh-build
 
 all: $(LIB) $(PC) examples
 
 examples: $(EXAMPLES)
 
-$(BUILD)/obj/%.o: %.c $(HEADERS) $(ADAPTER_HEADERS) $(wildcard lib/*_int.h adapters/*_int.h tests/*.h)
+$(BUILD)/obj/%.o: %.c $(CONFIG)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(LIB): $(LIB_OBJ)
+# Every object a build of this tree has made records its headers here.
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Made anew from the objects of this configuration only.
+$(LIB): $(LIB_OBJ) $(CONFIG)
 	@mkdir -p $(dir $@)
 	rm -f $@
-	ar rcs $@ $^
+	ar rcs $@ $(LIB_OBJ)
 
-$(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB)
+# A static pattern rule: the example objects are named targets, not
+# intermediates, so a missing one is rebuilt.
+ALL_EXAMPLES = $(EXAMPLES) $(MYSQL_EXAMPLES)
+$(ALL_EXAMPLES): $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $< $(LIB) $(LIBS) -o $@
 
@@ -67,7 +121,7 @@ $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $(TEST_OBJ) $(LIB) -lcunit $(LIBS) -o $@
 
-$(PC): lib/asyncwait.h Makefile
+$(PC): lib/asyncwait.h $(PC_STAMP)
 	@mkdir -p $(dir $@)
 	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: asyncwait\nDescription: Flink-style async I/O operator for C\nVersion: %s\nCflags: -I$${includedir}/asyncwait\nLibs: -L$${libdir} -lasyncwait\nLibs.private: %s -lpthread -lm\n' \
 	    '$(PREFIX)' '$(VERSION)' '$(PC_PRIVATE)' > $@
@@ -95,6 +149,19 @@ ifneq ($(wildcard tools/aw-enrich/main.c),)
 	$(if $(TESTS),,$(if $(filter yes,$(MYSQL_OK)),$(MAKE) test-enrich-mysql))
 endif
 	$(if $(TESTS),,$(MAKE) test-crash)
+	$(if $(TESTS)$(SAN),,$(MAKE) test-install)
+
+# make install / uninstall into temp prefixes, programs built against the
+# installed .pc (tests/install_test.sh). Plain builds only: a sanitizer
+# archive needs its runtime, which the .pc does not name.
+test-install: all
+	tests/install_test.sh
+
+# The README's commands on a fresh clone in every order, no make clean
+# between (tests/fresh_build.sh; .ci/run runs it). Needs the packages of
+# scripts/deps.sh build demo mysql installed.
+test-fresh-build:
+	tests/fresh_build.sh $(FRESH_ARGS)
 
 test-asan:
 	$(MAKE) test SAN=address
@@ -105,21 +172,35 @@ test-all: test test-asan test-tsan
 bench: $(BUILD)/examples/bench_core
 	$(BUILD)/examples/bench_core $(BENCH_ARGS)
 
+# Installs the archive, the core headers, each built adapter's header in a
+# folder of its own (include/asyncwait/sqlite/sqlite.h, .../mysql/mysql.h)
+# and asyncwait.pc naming PREFIX (never DESTDIR) and exactly the client
+# libraries this archive needs.
 install: $(LIB) $(PC)
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/asyncwait $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/asyncwait
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/asyncwait/
-	install -d $(DESTDIR)$(PREFIX)/include/asyncwait/sqlite
-	install -m 644 $(ADAPTER_HEADERS) $(DESTDIR)$(PREFIX)/include/asyncwait/sqlite/
+	for d in $(ADAPTER_DIRS); do \
+	    install -d $(DESTDIR)$(PREFIX)/include/asyncwait/$$d && \
+	    install -m 644 adapters/$$d/$$d.h $(DESTDIR)$(PREFIX)/include/asyncwait/$$d/ || exit 1; \
+	done
 	install -m 644 $(PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 
+# Removes every file an install of this tree can put under PREFIX (any
+# adapter set), then the folders it made, where they are left empty.
 uninstall:
-	rm -rf $(DESTDIR)$(PREFIX)/include/asyncwait
 	rm -f $(DESTDIR)$(PREFIX)/lib/libasyncwait.a $(DESTDIR)$(PREFIX)/lib/pkgconfig/asyncwait.pc
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/include/asyncwait/,$(notdir $(HEADERS)))
+	for d in $(patsubst adapters/%/,%,$(wildcard adapters/*/)); do \
+	    rm -f $(DESTDIR)$(PREFIX)/include/asyncwait/$$d/$$d.h; \
+	    rmdir $(DESTDIR)$(PREFIX)/include/asyncwait/$$d 2>/dev/null || true; \
+	done
+	-rmdir $(DESTDIR)$(PREFIX)/include/asyncwait 2>/dev/null
+	-rmdir $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib \
+	    $(DESTDIR)$(PREFIX)/bin 2>/dev/null
 
 clean:
 	rm -rf build
-.SECONDARY:
 
 # The README's demo command: SQLite, no server. DEMO_ARGS=--quick for a
 # shorter run.
@@ -213,22 +294,10 @@ test-crash: $(BUILD)/examples/enrich
 # installed (scripts/deps.sh mysql); mysql:// then opens through the same
 # aw_adapter_open. make test-mysql runs the mysql suite against a private,
 # throwaway server (tests/mariadb.sh); make demo-mysql runs the comparison.
-MYSQL_OK := $(shell pkg-config --exists libmariadb 2>/dev/null && echo yes)
 ifeq ($(MYSQL_OK),yes)
-  MYSQL_SRC  = $(wildcard adapters/mysql/*.c)
-  MYSQL_OBJ  = $(MYSQL_SRC:%.c=$(BUILD)/obj/%.o)
-  LIB_SRC   += $(MYSQL_SRC)
-  DEFS      += -DAW_HAVE_MYSQL
-  INCS      += $(shell pkg-config --cflags libmariadb)
-  LIBS      += $(shell pkg-config --libs libmariadb)
-  MYSQL_EXAMPLES = $(patsubst examples/%.c,$(BUILD)/examples/%,\
-                     $(wildcard examples/delay_proxy.c examples/throughput_mysql.c))
-  PC_PRIVATE += $(shell pkg-config --libs libmariadb)
 examples: $(MYSQL_EXAMPLES)
-$(LIB): $(MYSQL_OBJ)
-$(MYSQL_OBJ) $(TEST_OBJ) $(BUILD)/obj/adapters/registry.o: $(wildcard adapters/mysql/*.h)
 endif
-.PHONY: test-mysql demo-mysql install-mysql test-run
+.PHONY: test-mysql demo-mysql test-run
 
 # Only the mysql suite, with its server.
 test-mysql:
@@ -245,9 +314,3 @@ demo-mysql:
 	tests/mariadb.sh run -n $(DEMO_MYSQL_ROWS) $(BUILD)/examples/throughput_mysql \
 	    --proxy $(BUILD)/examples/delay_proxy $(DEMO_MYSQL_ARGS)
 
-install-mysql:
-	install -d $(DESTDIR)$(PREFIX)/include/asyncwait/mysql
-	install -m 644 adapters/mysql/mysql.h $(DESTDIR)$(PREFIX)/include/asyncwait/mysql/
-ifeq ($(MYSQL_OK),yes)
-install: install-mysql
-endif
