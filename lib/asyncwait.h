@@ -14,6 +14,19 @@
  *   Callbacks must not call aw_op_push/try_push/watermark/poll/drain/free on
  *   the operator that is calling them (those calls return AW_EINVAL).
  *
+ * AN ADAPTER'S LOOP (aw_function.loop, lib/loop.h)
+ *   A native adapter may hand the operator its aw_loop: the owner thread
+ *   then runs that loop wherever it would wait (aw_op_push while full,
+ *   aw_op_watermark, aw_op_poll, aw_op_drain) -- one epoll_wait for the
+ *   adapter's sockets and timers, cross-thread completions (the operator's
+ *   eventfd is one of the loop's watchers) and the operator's own timers --
+ *   and aw_op_poll(op, 0) and a full aw_op_try_push run it once without
+ *   waiting. The adapter's watcher and timer callbacks therefore run on the
+ *   owner thread, inside those calls, and complete futures without a lock;
+ *   like fn.invoke they must not call aw_op_* on this operator. The owner
+ *   does not spin (spin_us) while a loop is attached: its completions come
+ *   from sockets only a system call can see.
+ *
  * OWNERSHIP
  *   Every input accepted by a push comes back exactly once: through
  *   sink.emit, sink.error or sink.discard. Result pointers passed to a
@@ -102,6 +115,9 @@ int aw_future_fail(aw_future *f, int err, const char *msg);
 
 /* ----------------------------------------------------- user's async code */
 
+/* An event loop (lib/loop.h) a native adapter drives its sockets with. */
+typedef struct aw_loop aw_loop;
+
 typedef struct aw_function {
     void *ctx;
     /* Optional. Called once by aw_op_new; < 0 fails aw_op_new with that code
@@ -120,6 +136,13 @@ typedef struct aw_function {
      * future of this operator. An adapter that completes from other
      * threads therefore needs close (join or quiesce those threads). */
     void (*close)(void *ctx);
+    /* Optional (NULL = none). The adapter's event loop, for the operator's
+     * owner thread to run (see AN ADAPTER'S LOOP above). Not owned: the
+     * adapter frees it, after aw_op_free. aw_op_new attaches the operator
+     * to it (registers its eventfd there) and refuses, with AW_EINVAL, a
+     * loop another operator is attached to; aw_op_free detaches after
+     * fn.close. Nobody else may run the loop while it is attached. */
+    aw_loop *loop;
 } aw_function;
 
 /* Where output goes. All callbacks run on the owner thread. */
@@ -182,10 +205,12 @@ typedef struct aw_config {
 
 typedef struct aw_op aw_op;
 
-/* Creates an operator and calls fn->open. cfg, fn and sink are copied (the
- * ctx pointers they hold are not owned). On success *out is the operator,
- * to be freed with aw_op_free. On failure *out is NULL and the return is
- * AW_EINVAL (a bad argument), AW_ENOMEM, or the code fn->open returned. */
+/* Creates an operator, attaches it to fn->loop if set, and calls fn->open.
+ * cfg, fn and sink are copied (the ctx pointers they hold and fn->loop are
+ * not owned). On success *out is the operator, to be freed with
+ * aw_op_free. On failure *out is NULL and the return is AW_EINVAL (a bad
+ * argument, or fn->loop attached to another operator), AW_ENOMEM, AW_EIO
+ * (the eventfd could not join fn->loop), or the code fn->open returned. */
 int aw_op_new(aw_op **out, const aw_config *cfg, const aw_function *fn,
               const aw_sink *sink);
 
@@ -204,7 +229,8 @@ int aw_op_create(aw_op **out, const aw_config *cfg, const aw_function *fn,
 int aw_op_push(aw_op *op, void *input, int64_t ts);
 
 /* Like aw_op_push but never waits: returns AW_EAGAIN while full (after
- * processing whatever completions are ready); the caller keeps input. */
+ * processing whatever completions are ready -- with fn.loop, after running
+ * the loop once without waiting); the caller keeps input. */
 int aw_op_try_push(aw_op *op, void *input, int64_t ts);
 
 /* Adds a watermark; blocks while full, like aw_op_push. In AW_ORDERED it
@@ -214,9 +240,11 @@ int aw_op_try_push(aw_op *op, void *input, int64_t ts);
  * watermarks). */
 int aw_op_watermark(aw_op *op, int64_t ts);
 
-/* Processes ready completions and due timers, emitting what can leave. If
- * nothing was emitted, waits up to timeout_ms (0 = do not wait, -1 = no
- * limit) for something to emit. Returns at once with 0 when nothing is in
+/* Processes ready completions and due timers, emitting what can leave
+ * (with fn.loop: first runs the loop once without waiting, so the
+ * adapter's ready sockets and due timers are handled too). If nothing was
+ * emitted, waits up to timeout_ms (0 = do not wait, -1 = no limit) for
+ * something to emit. Returns at once with 0 when nothing is in
  * flight. Returns the number of records (emitted or reported as errors)
  * and watermarks that left, or AW_EFAILED / AW_EINVAL. */
 int aw_op_poll(aw_op *op, int timeout_ms);
@@ -231,15 +259,19 @@ int aw_op_drain(aw_op *op);
  * 0 for NULL. Owner thread. */
 size_t aw_op_in_flight(const aw_op *op);
 
-/* A file descriptor (an eventfd) that is readable while completions wait
- * for aw_op_poll; spurious readiness is possible. For programs with their
- * own epoll/libuv loop: watch it for reading, call aw_op_poll(op, 0) when
- * it fires, and also after aw_op_next_timer_ms. Owned by the operator;
- * do not close or read it. -1 for NULL. */
+/* A file descriptor that is readable while there is work for aw_op_poll:
+ * the operator's eventfd, or, with fn.loop, that loop's epoll fd (readable
+ * when the eventfd or one of the adapter's sockets is ready). Spurious
+ * readiness is possible. For programs with their own epoll/libuv loop:
+ * watch it for reading, call aw_op_poll(op, 0) when it fires, and also
+ * after aw_op_next_timer_ms. Owned by the operator (or the adapter); do
+ * not close or read it. -1 for NULL. */
 int aw_op_fd(aw_op *op);
 
 /* Milliseconds (by the operator's clock) until the next timeout or retry is
- * due: 0 if one is due now, -1 if none is pending or op is NULL. */
+ * due -- or, with fn.loop, one of the loop's timers (by the monotonic
+ * clock), whichever comes first: 0 if one is due now, -1 if none is
+ * pending or op is NULL. */
 int64_t aw_op_next_timer_ms(aw_op *op);
 
 /* Visits every record and watermark not yet emitted, in queue (= push)
@@ -274,9 +306,9 @@ typedef struct aw_stats {
 /* Fills *out. Returns 0 or AW_EINVAL. Owner thread. */
 int aw_op_stats(const aw_op *op, aw_stats *out);
 
-/* Calls fn.close, then gives back every input not yet emitted through
- * sink.discard (and results of completed ones through sink.release), in
- * queue order, and frees the operator. Accepts NULL. Must not be called
+/* Calls fn.close, detaches from fn.loop, then gives back every input not
+ * yet emitted through sink.discard (and results of completed ones through
+ * sink.release), in queue order, and frees the operator. Accepts NULL. Must not be called
  * from inside one of op's callbacks (it then does nothing). */
 void aw_op_free(aw_op *op);
 

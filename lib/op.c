@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "loop.h"
 #include "op_int.h"
 
 
@@ -304,8 +305,19 @@ static void rearm(aw_op *op)
     }
 }
 
+/* Runs the attached loop once, waiting up to ms (-1: no limit). Its
+ * callbacks are adapter code: they count as inside a callback. */
+static void run_loop(aw_op *op, int64_t ms)
+{
+    op->depth++;
+    aw__loop_run(op->loop, ms < 0 ? -1 : ms > INT_MAX ? INT_MAX : (int)ms);
+    op->depth--;
+}
+
 /* Sleeps until a completion arrives, a timer is due, or max_ms (-1: no
- * limit) passes. An injected clock is re-read at least every 10 ms. */
+ * limit) passes; with fn.loop, in that loop, so the adapter's sockets and
+ * timers are served meanwhile. An injected clock is re-read at least every
+ * 10 ms. */
 static void wait_work(aw_op *op, int64_t max_ms)
 {
     int64_t w = max_ms, due = aw__next_due(op);
@@ -318,7 +330,7 @@ static void wait_work(aw_op *op, int64_t max_ms)
     /* Spin briefly first: a completion due within microseconds is met
      * without a sleep and a wake-up (tens of us here). The eventfd is not
      * re-armed yet, so completers that find it armed skip their write. */
-    if (op->spin_ns) {
+    if (op->spin_ns && !op->loop) {
         uint64_t spin_until = aw__mono_ns() + op->spin_ns;
         do {
             for (int i = 0; i < 64; i++) {
@@ -329,8 +341,12 @@ static void wait_work(aw_op *op, int64_t max_ms)
     }
     rearm(op);
     if (atomic_load(&op->inbox)) return;
-    struct pollfd p = { .fd = op->efd, .events = POLLIN };
-    poll(&p, 1, w < 0 ? -1 : (int)(w > INT_MAX ? INT_MAX : w));
+    if (op->loop) {
+        run_loop(op, w);
+    } else {
+        struct pollfd p = { .fd = op->efd, .events = POLLIN };
+        poll(&p, 1, w < 0 ? -1 : (int)(w > INT_MAX ? INT_MAX : w));
+    }
     aw__now(op);
 }
 
@@ -397,7 +413,15 @@ static int push_common(aw_op *op, void *input, int64_t ts, unsigned char kind,
     int rc = enter(op, fn, &prev);
     if (rc) return rc;
     aw__process(op);
+    bool looked = false;
     while (!op->failed && op->count == op->cfg.capacity) {
+        if (!block && op->loop && !looked) {   /* what the adapter has ready */
+            looked = true;
+            rearm(op);
+            run_loop(op, 0);
+            aw__process(op);
+            continue;
+        }
         if (!block) {
             rc = AW_EAGAIN;
             aw__set_err(op, "%s: operator is full (%zu in flight)", fn, op->count);
@@ -446,6 +470,7 @@ int aw_op_poll(aw_op *op, int timeout_ms)
     if (rc) return rc;
     uint64_t before = op->left, start = 0;
     rearm(op);
+    if (op->loop) run_loop(op, 0);
     aw__process(op);
     while (op->left == before && op->count > 0 && !op->failed && timeout_ms != 0) {
         int64_t remain = -1;
@@ -478,15 +503,19 @@ int aw_op_drain(aw_op *op)
 
 size_t aw_op_in_flight(const aw_op *op) { return op ? op->count : 0; }
 
-int aw_op_fd(aw_op *op) { return op ? op->efd : -1; }
+int aw_op_fd(aw_op *op) { return !op ? -1 : op->loop ? aw_loop_fd(op->loop) : op->efd; }
 
 int64_t aw_op_next_timer_ms(aw_op *op)
 {
     if (!op) return -1;
-    int64_t due = aw__next_due(op);
-    if (due == AW__NO_DEADLINE) return -1;
-    int64_t now = aw__now(op);
-    return due > now ? due - now : 0;
+    int64_t due = aw__next_due(op), ms = -1;
+    if (due != AW__NO_DEADLINE) {
+        int64_t now = aw__now(op);
+        ms = due > now ? due - now : 0;
+    }
+    int64_t lt = op->loop ? aw_loop_next_timer_ms(op->loop) : -1;
+    if (lt >= 0 && (ms < 0 || lt < ms)) ms = lt;
+    return ms;
 }
 
 int aw_op_snapshot(aw_op *op,

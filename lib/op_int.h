@@ -84,6 +84,8 @@ struct aw_op {
     _Atomic(aw_future *) inbox;  /* completions from other threads (LIFO) */
     _Atomic int wake;            /* 1: the eventfd was written and not yet read */
     int efd;
+    aw_loop *loop;               /* fn.loop, attached; NULL = none */
+    struct aw_watch *efd_watch;  /* the eventfd, as one of loop's watchers */
     uint32_t spin_ns;            /* wait_work's busy-wait; 0 = none (cfg.spin_us) */
 
     int64_t now;                 /* op clock, cached per call */
@@ -118,6 +120,11 @@ int64_t aw__next_due(aw_op *op);          /* AW__NO_DEADLINE if none */
 int64_t aw__retry_delay(const aw_retry *r, int attempt);
 uint64_t aw__mono_ns(void);
 int64_t aw__now(aw_op *op);               /* refreshes op->now */
+
+/* loop.c: the operator's hold on an adapter's loop (fn.loop) */
+int aw__loop_attach(aw_loop *l, void *op);      /* AW_EINVAL if another holds it */
+void aw__loop_detach(aw_loop *l, void *op);
+int aw__loop_run(aw_loop *l, int timeout_ms);   /* aw_loop_run for the holder */
 
 /* stats.c */
 void aw__hist_add(aw_op *op, uint64_t ns);

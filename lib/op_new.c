@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+#include "loop.h"
 #include "op_int.h"
 
 #define MAX_CAPACITY ((size_t)1 << 30)
@@ -56,6 +57,10 @@ static int check_config(const aw_config *cfg, const aw_function *fn, const aw_si
 
 static void destroy(aw_op *op)
 {
+    if (op->loop) {
+        aw_watch_free(op->efd_watch);
+        aw__loop_detach(op->loop, op);
+    }
     aw__future_free_all(op);
     if (op->slots) {
         for (size_t i = 0; i < op->cfg.capacity; i++) free(op->slots[i].msg);
@@ -64,6 +69,38 @@ static void destroy(aw_op *op)
     free(op->heap);
     if (op->efd >= 0) close(op->efd);
     free(op);
+}
+
+/* The eventfd turned readable inside the attached loop: empty it (so a
+ * write that raced rearm cannot leave it readable with nothing to do);
+ * the completions themselves are in the inbox, for aw__process. */
+static void efd_ready(void *ctx, unsigned events)
+{
+    aw_op *op = ctx;
+    uint64_t v;
+    ssize_t r = read(op->efd, &v, sizeof v);
+    (void)r;
+    (void)events;
+}
+
+/* Joins fn->loop: the eventfd becomes one of its watchers. */
+static int attach(aw_op *op, aw_loop *l, char *err, size_t errlen)
+{
+    if (aw__loop_attach(l, op))
+        return bad(err, errlen, AW_EINVAL, "aw_op_new: fn->loop is already attached to another "
+                   "operator (one loop drives one operator: free that operator first)");
+    op->loop = l;
+    int rc = aw_watch_new(l, &op->efd_watch, op->efd, efd_ready, op);
+    if (rc == 0) rc = aw_watch_set(op->efd_watch, AW_READ);
+    if (rc) {
+        aw_watch_free(op->efd_watch);
+        op->efd_watch = NULL;
+        aw__loop_detach(l, op);
+        op->loop = NULL;
+        return bad(err, errlen, rc, "aw_op_new: cannot watch the eventfd in fn->loop (%s)",
+                   aw_strerror(rc));
+    }
+    return 0;
 }
 
 int aw_op_create(aw_op **out, const aw_config *cfg, const aw_function *fn,
@@ -96,6 +133,10 @@ int aw_op_create(aw_op **out, const aw_config *cfg, const aw_function *fn,
     if (!ok) {
         destroy(op);
         return bad(err, errlen, AW_ENOMEM, "aw_op_new: cannot allocate %zu slots", cfg->capacity);
+    }
+    if (fn->loop && (rc = attach(op, fn->loop, err, errlen)) != 0) {
+        destroy(op);
+        return rc;
     }
     aw__now(op);
     if (fn->open && (rc = fn->open(fn->ctx)) != 0) {
