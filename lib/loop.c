@@ -3,6 +3,7 @@
  * the run ends, so an event still pending for a freed watcher finds a dead
  * object, not freed memory. See loop.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -15,7 +16,7 @@
 
 struct aw_watch {
     aw_loop *l;
-    int fd;
+    int fd;                          /* our duplicate of the caller's fd */
     unsigned want;                   /* AW_READ | AW_WRITE registered */
     bool dead;
     void (*cb)(void *ctx, unsigned events);
@@ -70,7 +71,7 @@ int aw_loop_new(aw_loop **out)
 void aw_loop_free(aw_loop *l)
 {
     if (!l || l->depth > 0 || l->owner) return;
-    for (aw_watch *w = l->watches, *n; w; w = n) { n = w->next; free(w); }
+    for (aw_watch *w = l->watches, *n; w; w = n) { n = w->next; close(w->fd); free(w); }
     for (aw_timer *t = l->timers, *n; t; t = n) { n = t->next; free(t); }
     free(l->heap);
     close(l->ep);
@@ -217,8 +218,19 @@ int aw_watch_new(aw_loop *l, aw_watch **out, int fd, void (*cb)(void *ctx, unsig
     if (!l || !cb || fd < 0) return AW_EINVAL;
     aw_watch *w = calloc(1, sizeof *w);
     if (!w) return AW_ENOMEM;
+    /* epoll keys a registration by fd number AND open file, and keeps it
+     * while the file lives -- in a forked child, say -- even after the fd
+     * is closed here; a later EPOLL_CTL_DEL by that number then misses it
+     * and its events would name a freed watcher. Registering a duplicate
+     * we alone close, after the DEL, rules that out; the caller may then
+     * close its fd first (a client library does, on failures). */
+    w->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (w->fd < 0) {
+        int e = errno;
+        free(w);
+        return e == EBADF ? AW_EINVAL : e == EMFILE || e == ENOMEM ? AW_ENOMEM : AW_EIO;
+    }
     w->l = l;
-    w->fd = fd;
     w->cb = cb;
     w->ctx = ctx;
     w->next = l->watches;
@@ -253,6 +265,7 @@ void aw_watch_free(aw_watch *w)
     if (!w || w->dead) return;
     aw_loop *l = w->l;
     if (w->want) epoll_ctl(l->ep, EPOLL_CTL_DEL, w->fd, NULL);
+    close(w->fd);
     w->want = 0;
     if (w->prev) w->prev->next = w->next; else l->watches = w->next;
     if (w->next) w->next->prev = w->prev;

@@ -81,17 +81,20 @@ int64_t aw_loop_now_ms(void);
 
 /* ---------------------------------------------------------- watchers */
 
-/* Watches fd (not owned; close it only after freeing the watcher) with
- * cb(ctx, events) called inside aw_loop_run while fd is ready for an event
- * in the wanted set. The wanted set starts empty: see aw_watch_set. One
- * watcher per fd. Returns 0 with *out set, AW_EINVAL (a NULL argument or
- * fd < 0) or AW_ENOMEM. */
+/* Watches fd with cb(ctx, events) called inside aw_loop_run while fd is
+ * ready for an event in the wanted set. The wanted set starts empty: see
+ * aw_watch_set. fd is not owned: the watcher registers a duplicate of it
+ * (one dup; closed by aw_watch_free), so the caller may close fd before
+ * freeing the watcher -- the socket then stays open until the free -- and
+ * a new file that reuses fd's number is NOT watched by w: give it a
+ * watcher of its own. Returns 0 with *out set, AW_EINVAL (a NULL argument,
+ * or fd not open) or AW_ENOMEM / AW_EIO (no fd left to duplicate into). */
 int aw_watch_new(aw_loop *l, aw_watch **out, int fd, void (*cb)(void *ctx, unsigned events),
                  void *ctx);
 
 /* Sets the wanted events (AW_READ | AW_WRITE, or 0 = none). A system call
  * only when the set changes. Returns 0, AW_EINVAL (w NULL, unknown bits)
- * or AW_EIO (epoll_ctl refused, e.g. the fd was closed). */
+ * or AW_EIO (epoll_ctl refused). */
 int aw_watch_set(aw_watch *w, unsigned events);
 
 /* The wanted events; 0 for NULL. */

@@ -22,9 +22,17 @@ extern mt_env mt;
  * that says how to run the suite. Every test starts with it. */
 bool mt_need_server(void);
 
-/* "mysql://user@host:port/db?strategy=S&threads|connections=N&EXTRA" --
- * the password comes from AW_MYSQL_PASSWORD, as the script exports it. */
-void mt_uri(char *buf, size_t n, aw_mysql_strategy s, size_t count, const char *extra);
+/* The three ways the suite runs the adapter: the async strategy driven by
+ * the operator's owner thread (io=owner), the pool, and async on its own
+ * I/O thread (io=thread). MT_OWNER and MT_POOL equal AW_MYSQL_ASYNC and
+ * AW_MYSQL_POOL. */
+enum { MT_OWNER = AW_MYSQL_ASYNC, MT_POOL = AW_MYSQL_POOL, MT_THREAD = 2 };
+#define MT_WAY_NAME(w) ((w) == MT_POOL ? "pool" : (w) == MT_THREAD ? "async io=thread" : "async io=owner")
+
+/* "mysql://user@host:port/db?strategy=S&threads|connections=N[&io=..]&EXTRA"
+ * for way w (an MT_*) -- the password comes from AW_MYSQL_PASSWORD, as the
+ * script exports it. */
+void mt_uri(char *buf, size_t n, int w, size_t count, const char *extra);
 
 /* root over the unix socket (no password); NULL on failure. */
 MYSQL *mt_admin(void);
@@ -38,5 +46,6 @@ void mysql_close_while_busy(void);
 void mysql_close_from_callback(void);
 void mysql_fault_kill_and_restart_pool(void);
 void mysql_fault_kill_and_restart_async(void);
+void mysql_fault_kill_and_restart_async_thread(void);
 
 #endif

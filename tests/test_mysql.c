@@ -47,11 +47,12 @@ bool mt_need_server(void)
     return false;
 }
 
-void mt_uri(char *buf, size_t n, aw_mysql_strategy s, size_t count, const char *extra)
+void mt_uri(char *buf, size_t n, int s, size_t count, const char *extra)
 {
-    snprintf(buf, n, "mysql://%s@%s:%d/%s?strategy=%s&%s=%zu%s%s", mt.user, mt.host, mt.port, mt.db,
-             s == AW_MYSQL_POOL ? "pool" : "async", s == AW_MYSQL_POOL ? "threads" : "connections",
-             count, extra && *extra ? "&" : "", extra ? extra : "");
+    snprintf(buf, n, "mysql://%s@%s:%d/%s?strategy=%s&%s=%zu%s%s%s", mt.user, mt.host, mt.port, mt.db,
+             s == MT_POOL ? "pool" : "async", s == MT_POOL ? "threads" : "connections", count,
+             s == MT_POOL ? "" : s == MT_THREAD ? "&io=thread" : "&io=owner",
+             extra && *extra ? "&" : "", extra ? extra : "");
 }
 
 MYSQL *mt_admin(void)
@@ -207,7 +208,7 @@ static void ck_error(void *ctx, void *input, int err, const char *msg)
     if (!k->failed++) snprintf(k->first, sizeof k->first, "%s: %s", aw_err_name(err), msg);
 }
 
-static void matches_direct_query(aw_mysql_strategy s)
+static void matches_direct_query(int s)
 {
     if (!mt_need_server()) return;
     aw_mode modes[] = { AW_ORDERED, AW_UNORDERED, AW_UNORDERED_EVENT_TIME };
@@ -246,7 +247,8 @@ static void matches_direct_query(aw_mysql_strategy s)
 }
 
 static void mysql_matches_direct_query_pool(void) { matches_direct_query(AW_MYSQL_POOL); }
-static void mysql_matches_direct_query_async(void) { matches_direct_query(AW_MYSQL_ASYNC); }
+static void mysql_matches_direct_query_async(void) { matches_direct_query(MT_OWNER); }
+static void mysql_matches_direct_query_async_thread(void) { matches_direct_query(MT_THREAD); }
 
 /* --------------------------------------------- rows, NULLs, text, errors */
 
@@ -333,7 +335,7 @@ static void one_free(one *o) { for (int i = 0; i < 8; i++) free(o->v[i]); memset
 
 /* Opens an adapter running sql, binding the key to its first `params`
  * placeholders. */
-static aw_adapter *open_sql(aw_mysql_strategy s, const char *sql, int params, aw_lookup *l,
+static aw_adapter *open_sql(int s, const char *sql, int params, aw_lookup *l,
                             const char *extra)
 {
     char uri[400], err[1024];
@@ -351,7 +353,7 @@ static bool is_val(const val *v, const char *bytes, size_t len)
     return v && !v->null && v->terminated && v->len == len && !memcmp(v->data, bytes, len);
 }
 
-static void rows_nulls_text(aw_mysql_strategy s)
+static void rows_nulls_text(int s)
 {
     if (!mt_need_server()) return;
     aw_lookup l1, l2, l3;
@@ -414,7 +416,8 @@ out:
 }
 
 static void mysql_rows_nulls_text_pool(void) { rows_nulls_text(AW_MYSQL_POOL); }
-static void mysql_rows_nulls_text_async(void) { rows_nulls_text(AW_MYSQL_ASYNC); }
+static void mysql_rows_nulls_text_async(void) { rows_nulls_text(MT_OWNER); }
+static void mysql_rows_nulls_text_async_thread(void) { rows_nulls_text(MT_THREAD); }
 
 /* A query that fails for some keys fails those records with AW_EQUERY and
  * the server's words; the connection serves the next ones. A bind error
@@ -427,7 +430,7 @@ static int bind_odd(void *ctx, void *input, aw_params *p)
     return aw_params_int64(p, 0, k);
 }
 
-static void query_errors(aw_mysql_strategy s)
+static void query_errors(int s)
 {
     if (!mt_need_server()) return;
     aw_lookup l;
@@ -466,7 +469,8 @@ static void query_errors(aw_mysql_strategy s)
 }
 
 static void mysql_query_errors_pool(void) { query_errors(AW_MYSQL_POOL); }
-static void mysql_query_errors_async(void) { query_errors(AW_MYSQL_ASYNC); }
+static void mysql_query_errors_async(void) { query_errors(MT_OWNER); }
+static void mysql_query_errors_async_thread(void) { query_errors(MT_THREAD); }
 
 /* ------------------------------------------------ configuration mistakes */
 
@@ -538,6 +542,12 @@ static void mysql_config_mistakes(void)
     expect_open(uri, AW_ECONFIG, "exclude each other");
     snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?strategy=pool&connections=4", mt.user, mt.host, mt.port, mt.db);
     expect_open(uri, AW_ECONFIG, "connections= is for strategy=async");
+    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?strategy=async&io=fast", mt.user, mt.host, mt.port, mt.db);
+    expect_open(uri, AW_ECONFIG, "io=fast: must be owner");
+    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?strategy=pool&io=owner", mt.user, mt.host, mt.port, mt.db);
+    expect_open(uri, AW_ECONFIG, "io= is for strategy=async");
+    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?threads=2&io=thread", mt.user, mt.host, mt.port, mt.db);
+    expect_open(uri, AW_ECONFIG, "io= is for strategy=async");
     snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?connections=0", mt.user, mt.host, mt.port, mt.db);
     expect_open(uri, AW_ECONFIG, "connections=0: must be a whole number from 1 to 1024");
     snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?password_env=AW_TEST_UNSET_VARIABLE", mt.user, mt.host,
@@ -581,6 +591,10 @@ static void mysql_config_ways_in(void)
                               .password_env = "AW_TEST_PW", .database = mt.db,
                               .strategy = s ? AW_MYSQL_POOL : AW_MYSQL_ASYNC, .threads = 2, .connections = 2 };
         ASSERT_EQ(aw_mysql_open(&a, &c, &l, err, sizeof err), 0);
+        if (a) {
+            ASSERT_EQ(aw_mysql_stats_get(a, &ms), 0);
+            ASSERT_EQ(ms.io, s ? AW_MYSQL_IO_DEFAULT : AW_MYSQL_IO_OWNER);   /* the default */
+        }
         session s2 = { .a = a };
         if (a) { run_one(&s2, 43, &o); ASSERT_TRUE(is_val(o.v[0], "name-43", 7)); one_free(&o); }
         session_end(&s2);
@@ -626,10 +640,13 @@ static void mysql_adapter_columns(void)
 CU_TestInfo aw_tests_mysql[] = {
     { "mysql_matches_direct_query_pool", mysql_matches_direct_query_pool },
     { "mysql_matches_direct_query_async", mysql_matches_direct_query_async },
+    { "mysql_matches_direct_query_async_thread", mysql_matches_direct_query_async_thread },
     { "mysql_rows_nulls_text_pool", mysql_rows_nulls_text_pool },
     { "mysql_rows_nulls_text_async", mysql_rows_nulls_text_async },
+    { "mysql_rows_nulls_text_async_thread", mysql_rows_nulls_text_async_thread },
     { "mysql_query_errors_pool", mysql_query_errors_pool },
     { "mysql_query_errors_async", mysql_query_errors_async },
+    { "mysql_query_errors_async_thread", mysql_query_errors_async_thread },
     { "mysql_config_mistakes", mysql_config_mistakes },
     { "mysql_config_ways_in", mysql_config_ways_in },
     { "mysql_adapter_columns", mysql_adapter_columns },
@@ -639,6 +656,7 @@ CU_TestInfo aw_tests_mysql[] = {
     { "mysql_close_from_callback", mysql_close_from_callback },
     { "mysql_fault_kill_and_restart_pool", mysql_fault_kill_and_restart_pool },
     { "mysql_fault_kill_and_restart_async", mysql_fault_kill_and_restart_async },
+    { "mysql_fault_kill_and_restart_async_thread", mysql_fault_kill_and_restart_async_thread },
     CU_TEST_INFO_NULL
 };
 #endif

@@ -12,6 +12,9 @@
 #include <time.h>
 #include "mysql_test.h"
 
+/* Loop index -> way: io=owner, pool, io=thread. */
+static int way_of(int s) { return s == 1 ? MT_POOL : s == 0 ? MT_OWNER : MT_THREAD; }
+
 static double now_s(void)
 {
     struct timespec t;
@@ -82,7 +85,7 @@ static aw_sink t_sink(tally *t)
     return (aw_sink){ .ctx = t, .emit = t_emit, .error = t_error, .discard = t_discard, .release = free_res };
 }
 
-static aw_adapter *open_sql(aw_mysql_strategy s, size_t count, const char *sql, const char *extra,
+static aw_adapter *open_sql(int s, size_t count, const char *sql, const char *extra,
                             aw_lookup *l)
 {
     char uri[600], err[1024];
@@ -100,9 +103,9 @@ static aw_adapter *open_sql(aw_mysql_strategy s, size_t count, const char *sql, 
 void mysql_read_timeout(void)
 {
     if (!mt_need_server()) return;
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 3; s++) {
         aw_lookup l;
-        aw_adapter *a = open_sql(s ? AW_MYSQL_POOL : AW_MYSQL_ASYNC, 1, "SELECT SLEEP(?)",
+        aw_adapter *a = open_sql(way_of(s), 1, "SELECT SLEEP(?)",
                                  "read_timeout_ms=300", &l);
         if (!a) return;
         tally t = { .n = 3, .ends = calloc(4, 1) };
@@ -117,7 +120,7 @@ void mysql_read_timeout(void)
         aw_op_free(op);
         ASSERT_EQ(t.failed, 1);
         ASSERT_EQ(t.first_err, AW_ECONN);
-        if (s == 0) {
+        if (way_of(s) != MT_POOL) {
             ASSERT_STR_CONTAINS(t.first_msg, "within 300 ms");
             ASSERT_TRUE(dt < 0.9);
         }
@@ -136,12 +139,12 @@ void mysql_read_timeout(void)
 void mysql_timeout_while_queued(void)
 {
     if (!mt_need_server()) return;
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 3; s++) {
         aw_lookup l;
-        aw_adapter *a = open_sql(s ? AW_MYSQL_POOL : AW_MYSQL_ASYNC, 1, "SELECT SLEEP(1), ?", NULL, &l);
+        aw_adapter *a = open_sql(way_of(s), 1, "SELECT SLEEP(1), ?", NULL, &l);
         if (!a) return;
         tally t = { .n = 4, .ends = calloc(5, 1),
-                    .want = s ? "timed out while queued" : "waiting for a free MySQL connection" };
+                    .want = way_of(s) == MT_POOL ? "timed out while queued" : "waiting for a free MySQL connection" };
         aw_config cfg = { .mode = AW_UNORDERED, .capacity = 4, .timeout_ms = 100 };
         aw_sink sink = t_sink(&t);
         aw_op *op;
@@ -166,9 +169,9 @@ void mysql_timeout_while_queued(void)
 void mysql_close_while_busy(void)
 {
     if (!mt_need_server()) return;
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 3; s++) {
         aw_lookup l;
-        aw_adapter *a = open_sql(s ? AW_MYSQL_POOL : AW_MYSQL_ASYNC, 4, "SELECT SLEEP(? / 1000)", NULL, &l);
+        aw_adapter *a = open_sql(way_of(s), 4, "SELECT SLEEP(? / 1000)", NULL, &l);
         if (!a) return;
         tally t = { .n = 64, .ends = calloc(65, 1) };
         aw_config cfg = { .mode = AW_ORDERED, .capacity = 64 };
@@ -203,12 +206,12 @@ static char check_id(intptr_t key, int64_t got) { return got == key; }
 void mysql_close_from_callback(void)
 {
     if (!mt_need_server()) return;
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 3; s++) {
         aw_adapter *a = NULL;
         aw_lookup l = { .ctx = &a, .sql = "SELECT id FROM customers WHERE id = ?", .bind = bind_key,
                         .row = row_closing, .free_result = free_res };
         char uri[600], err[1024];
-        mt_uri(uri, sizeof uri, s ? AW_MYSQL_POOL : AW_MYSQL_ASYNC, 2, NULL);
+        mt_uri(uri, sizeof uri, way_of(s), 2, NULL);
         ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), 0);
         if (!a) return;
         tally t = { .n = 100, .ends = calloc(101, 1), .check = check_id };
@@ -309,7 +312,7 @@ static int bind_rec(void *ctx, void *input, aw_params *p) { return aw_params_int
 
 static char check_k(intptr_t rec, int64_t got) { return got == key_of(rec) * 7919 % 100003; }
 
-static void fault_test(aw_mysql_strategy s)
+static void fault_test(int s)
 {
     if (!mt_need_server()) return;
     enum { N = 100000 };
@@ -381,7 +384,7 @@ static void fault_test(aw_mysql_strategy s)
     ASSERT_TRUE(ms.conn_lost >= 8);
     ASSERT_TRUE(ms.reconnects >= 8);
     printf("\n    [%s: %ld emitted, %ld failed, %" PRIu64 " retries, %" PRIu64 " connections lost, "
-           "%" PRIu64 " reconnects, %d KILLed] ", s == AW_MYSQL_POOL ? "pool" : "async", t.emitted,
+           "%" PRIu64 " reconnects, %d KILLed] ", MT_WAY_NAME(s), t.emitted,
            t.failed, st.retried, ms.conn_lost, ms.reconnects, f.killed);
     free(t.ends);
     pthread_mutex_destroy(&f.mu);
@@ -389,7 +392,8 @@ static void fault_test(aw_mysql_strategy s)
 }
 
 void mysql_fault_kill_and_restart_pool(void) { fault_test(AW_MYSQL_POOL); }
-void mysql_fault_kill_and_restart_async(void) { fault_test(AW_MYSQL_ASYNC); }
+void mysql_fault_kill_and_restart_async(void) { fault_test(MT_OWNER); }
+void mysql_fault_kill_and_restart_async_thread(void) { fault_test(MT_THREAD); }
 #else
 typedef int aw_mysql_fault_not_built;
 #endif

@@ -37,6 +37,11 @@ int my__cfg_init(my_cfg *c, const aw_mysql_config *cfg, const aw_lookup *l, char
     memset(c, 0, sizeof *c);
     if (cfg->strategy != AW_MYSQL_ASYNC && cfg->strategy != AW_MYSQL_POOL)
         return aw__adapter_err(err, errlen, AW_ECONFIG, "mysql: unknown strategy %d", (int)cfg->strategy);
+    if (cfg->io != AW_MYSQL_IO_DEFAULT && cfg->io != AW_MYSQL_IO_OWNER && cfg->io != AW_MYSQL_IO_THREAD)
+        return aw__adapter_err(err, errlen, AW_ECONFIG, "mysql: unknown io %d", (int)cfg->io);
+    if (cfg->strategy == AW_MYSQL_POOL && cfg->io != AW_MYSQL_IO_DEFAULT)
+        return aw__adapter_err(err, errlen, AW_ECONFIG, "io= is for strategy=async (the pool's "
+                               "workers block in their own threads)");
     size_t count = cfg->strategy == AW_MYSQL_POOL ? cfg->threads : cfg->connections;
     if (count > 1024)
         return aw__adapter_err(err, errlen, AW_ECONFIG, "mysql: %s must be 1 to 1024 (got %zu)",
@@ -65,6 +70,7 @@ int my__cfg_init(my_cfg *c, const aw_mysql_config *cfg, const aw_lookup *l, char
     }
     c->port = cfg->port ? cfg->port : 3306;
     c->strategy = cfg->strategy;
+    c->io = cfg->io == AW_MYSQL_IO_DEFAULT ? AW_MYSQL_IO_OWNER : cfg->io;
     c->count = count ? count : 4;
     c->queue = cfg->queue_capacity;
     c->connect_timeout_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 5000;
@@ -399,10 +405,11 @@ int aw_mysql_stats_get(aw_adapter *ad, aw_mysql_stats *out)
     out->reconnects = atomic_load(&a->reconnects);
     out->connected = atomic_load(&a->connected);
     out->strategy = a->cfg.strategy;
+    out->io = a->cfg.strategy == AW_MYSQL_ASYNC ? a->cfg.io : AW_MYSQL_IO_DEFAULT;
     return 0;
 }
 
-#define MYSQL_KNOWN "strategy (async|pool), threads (pool), connections (async), queue, " \
+#define MYSQL_KNOWN "strategy (async|pool), threads (pool), connections (async), io (async: owner|thread), queue, " \
                     "unix_socket, connect_timeout_ms, read_timeout_ms, password_env"
 
 int aw__mysql_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, char *err, size_t errlen)
@@ -436,6 +443,14 @@ int aw__mysql_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, cha
     if (cfg.strategy == AW_MYSQL_POOL && aw__uri_param(u, "connections"))
         return aw__adapter_err(err, errlen, AW_ECONFIG, "connections= is for strategy=async; "
                                "strategy=pool takes threads=");
+    const char *io = aw__uri_param(u, "io");
+    if (io && cfg.strategy == AW_MYSQL_POOL)
+        return aw__adapter_err(err, errlen, AW_ECONFIG, "io= is for strategy=async (the pool's "
+                               "workers block in their own threads)");
+    if (io && strcmp(io, "owner") && strcmp(io, "thread"))
+        return aw__adapter_err(err, errlen, AW_ECONFIG, "io=%s: must be owner (the operator's "
+                               "thread runs the connections) or thread (an I/O thread of their own)", io);
+    cfg.io = !io ? AW_MYSQL_IO_DEFAULT : !strcmp(io, "owner") ? AW_MYSQL_IO_OWNER : AW_MYSQL_IO_THREAD;
     size_t ct = 0, rt = 0;
     int rc;
     if ((rc = aw__uri_size(u, "threads", 1, 1024, &cfg.threads, err, errlen)) ||

@@ -77,9 +77,16 @@ extern "C" {
 #endif
 
 typedef enum aw_mysql_strategy {
-    AW_MYSQL_ASYNC = 0,     /* one I/O thread, N non-blocking connections */
+    AW_MYSQL_ASYNC = 0,     /* N non-blocking connections on one event loop */
     AW_MYSQL_POOL = 1       /* N worker threads, one blocking connection each */
 } aw_mysql_strategy;
+
+/* Who runs the async strategy's event loop. */
+typedef enum aw_mysql_io {
+    AW_MYSQL_IO_DEFAULT = 0,  /* = AW_MYSQL_IO_OWNER (measured: docs/mysql.md) */
+    AW_MYSQL_IO_OWNER = 1,    /* the operator's owner thread, inside aw_op_* calls */
+    AW_MYSQL_IO_THREAD = 2    /* an I/O thread of the adapter's own */
+} aw_mysql_io;
 
 /* Caller-filled; zero means default. Strings are copied by aw_mysql_open. */
 typedef struct aw_mysql_config {
@@ -96,6 +103,7 @@ typedef struct aw_mysql_config {
     size_t queue_capacity;       /* pool: initial queue; 0 = threads * 2 */
     int connect_timeout_ms;      /* 0 = 5000 */
     int read_timeout_ms;         /* 0 = 30000 */
+    aw_mysql_io io;              /* async only; 0 = owner */
 } aw_mysql_config;
 
 /* Opens the adapter: connects every connection and prepares lookup->sql on
@@ -112,6 +120,7 @@ typedef struct aw_mysql_stats {
     uint64_t reconnects;         /* successful reconnects */
     size_t connected;            /* connections up now */
     aw_mysql_strategy strategy;  /* the one the adapter runs */
+    aw_mysql_io io;              /* async: OWNER or THREAD; pool: DEFAULT */
 } aw_mysql_stats;
 
 /* Any thread. Returns 0, or AW_EINVAL if a is not a MySQL adapter. */

@@ -10,14 +10,12 @@
 #include "lookup.h"
 #include "mysql/mysql.h"
 
-#define MY_BACKOFF_MIN_MS 10
-#define MY_BACKOFF_MAX_MS 1000
-
 /* The configuration with defaults applied; strings owned. */
 typedef struct my_cfg {
     char *host, *sock, *user, *pass, *db;
     unsigned port;
     aw_mysql_strategy strategy;
+    aw_mysql_io io;              /* async: OWNER or THREAD (the default resolved) */
     size_t count;                /* threads or connections */
     size_t queue;
     int connect_timeout_ms, read_timeout_ms;
@@ -31,7 +29,7 @@ typedef struct my_adapter {
     my_cfg cfg;
     _Atomic uint64_t queries, conn_lost, reconnects;
     _Atomic size_t connected;
-    void *strategy;              /* my_pool or native */
+    void *strategy;              /* my_pool or aw__nat (the native driver) */
 } my_adapter;
 
 int my__cfg_init(my_cfg *c, const aw_mysql_config *cfg, const aw_lookup *l, char *err, size_t errlen);
