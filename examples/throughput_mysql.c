@@ -3,9 +3,12 @@
  * MariaDB, four ways:
  *   sync     one blocking prepared execute per record, inline, no operator;
  *   pool     the MySQL adapter, strategy=pool: T workers, T connections;
- *   native   strategy=async: ONE I/O thread driving T connections;
+ *   owner    strategy=async&io=owner: T non-blocking connections driven
+ *            by the operator's own thread (no hand-off);
+ *   thread   strategy=async&io=thread: the same on ONE I/O thread of the
+ *            adapter's (every record crosses threads twice);
  *   sysbench oltp_point_select with T threads: the server's ceiling;
- * pool and native ordered and unordered, for each T, at each simulated
+ * pool, owner and thread ordered and unordered, for each T, at each simulated
  * network round trip (examples/delay_proxy delays each direction RTT/2;
  * RTT 0 = straight to the server). Reports records/s, p50/p99 latency, CPU
  * time of this process (all its threads) per record, and RSS; checks every
@@ -26,7 +29,7 @@
  *
  * Usage: throughput_mysql [--proxy PATH] [--dir DIR] [--threads 1,4,16,64]
  *                         [--rtt-us 0,500,2000] [--seconds S] [--quick]
- *                         [--only sync,sysbench,native,pool] [--spin-us N]
+ *                         [--only sync,sysbench,owner,thread,pool] [--spin-us N]
  * --spin-us is the operator's aw_config.spin_us; -1 (never spin) by default
  * here, because the store is across a (simulated) network.               */
 #include <errno.h>
@@ -57,7 +60,13 @@ static struct {
     int spin_us;                         /* aw_config.spin_us */
 } opt = { "build/demo", NULL, 1.5, { 1, 4, 16, 64 }, 4, { 0, 500, 2000 }, 3, NULL, -1 };
 
-static bool wanted(const char *strategy) { return !opt.only || strstr(opt.only, strategy); }
+static bool wanted(const char *strategy)
+{
+    if (!opt.only) return true;
+    if (strstr(opt.only, strategy)) return true;
+    /* "native" (the old name) means both io modes */
+    return strstr(opt.only, "native") && (!strcmp(strategy, "owner") || !strcmp(strategy, "thread"));
+}
 
 static struct { const char *host, *user, *pass, *db; int port; long rows; } env;
 
@@ -271,11 +280,14 @@ static void t_error(void *ctx, void *input, int err, const char *msg)
     if (!t->failed++) snprintf(t->first, sizeof t->first, "%s: %s", aw_err_name(err), msg);
 }
 
-static void run_op(run *r, int port, bool pool, bool ordered)
+/* strategy: "pool", "owner" (async, io=owner) or "thread" (async, io=thread). */
+static void run_op(run *r, int port, const char *strategy, bool ordered)
 {
     char uri[512], err[1024];
-    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?strategy=%s&%s=%zu", env.user, env.host, port, env.db,
-             pool ? "pool" : "async", pool ? "threads" : "connections", r->t);
+    bool pool = !strcmp(strategy, "pool");
+    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?strategy=%s&%s=%zu%s", env.user, env.host, port, env.db,
+             pool ? "pool" : "async", pool ? "threads" : "connections", r->t,
+             pool ? "" : !strcmp(strategy, "owner") ? "&io=owner" : "&io=thread");
     aw_lookup l = { .sql = "SELECT c FROM sbtest1 WHERE id = ?", .bind = bind_key, .row = row_check };
     aw_adapter *a = NULL;
     r->ok = false;
@@ -412,20 +424,23 @@ static const run *find(long rtt, const char *strategy, const char *mode, size_t 
 
 static void summary(void)
 {
-    printf("\nnative (1 I/O thread) against the others, unordered:\n"
-           "%6s %4s %14s %14s %16s %12s %12s\n", "rtt_ms", "T", "native/sysb", "native/pool",
-           "cpu native/pool", "native/bound", "pool/bound");
+    printf("\nnative io=owner against the others, unordered (thread = native io=thread):\n"
+           "%6s %4s %12s %12s %12s %14s %14s %12s %12s\n", "rtt_ms", "T", "owner/sysb", "owner/pool",
+           "thread/sysb", "cpu owner/pool", "cpu thr/pool", "owner/bound", "pool/bound");
     for (int k = 0; k < opt.nrtt; k++)
         for (int j = 0; j < opt.nthreads; j++) {
             long rtt = opt.rtt_us[k];
             size_t t = opt.threads[j];
-            const run *nat = find(rtt, "native", "unordered", t), *pool = find(rtt, "pool", "unordered", t),
-                      *sb = find(rtt, "sysbench", "-", t);
-            if (!nat || !pool) continue;
+            const run *own = find(rtt, "owner", "unordered", t), *thr = find(rtt, "thread", "unordered", t),
+                      *pool = find(rtt, "pool", "unordered", t), *sb = find(rtt, "sysbench", "-", t);
+            if (!own || !pool) continue;
             double bound = rtt ? (double)t * 1e6 / (double)rtt : 0;
-            printf("%6.1f %4zu %14.2f %14.2f %16.2f", rtt / 1000.0, t, sb && sb->rps ? nat->rps / sb->rps : 0,
-                   nat->rps / pool->rps, (nat->cpu / (double)nat->records) / (pool->cpu / (double)pool->records));
-            if (bound > 0) printf(" %12.2f %12.2f\n", nat->rps / bound, pool->rps / bound);
+            double cpu_pool = pool->cpu / (double)pool->records;
+            printf("%6.1f %4zu %12.2f %12.2f %12.2f %14.2f %14.2f", rtt / 1000.0, t,
+                   sb && sb->rps ? own->rps / sb->rps : 0, own->rps / pool->rps,
+                   sb && sb->rps && thr ? thr->rps / sb->rps : 0, (own->cpu / (double)own->records) / cpu_pool,
+                   thr ? (thr->cpu / (double)thr->records) / cpu_pool : 0);
+            if (bound > 0) printf(" %12.2f %12.2f\n", own->rps / bound, pool->rps / bound);
             else printf(" %12s %12s\n", "-", "-");
         }
 }
@@ -458,10 +473,10 @@ static void plot(void)
     snprintf(png, sizeof png, "%s/throughput_mysql.png", opt.dir);
     FILE *f = fopen(gp, "w");
     if (!f) { perror(gp); return; }
-    static const char *const strat[] = { "sysbench", "native", "pool", "sync" };
-    static const char *const mode[] = { "-", "unordered", "unordered", "-" };
+    static const char *const strat[] = { "sysbench", "owner", "thread", "pool", "sync" };
+    static const char *const mode[] = { "-", "unordered", "unordered", "unordered", "-" };
     for (int k = 0; k < opt.nrtt; k++)
-        for (int s = 0; s < 4; s++) {
+        for (int s = 0; s < 5; s++) {
             fprintf(f, "$D%d_%d << EOD\n", k, s);
             for (int j = 0; j < opt.nthreads; j++) {
                 const run *r = find(opt.rtt_us[k], strat[s], mode[s], opt.threads[j]);
@@ -474,7 +489,7 @@ static void plot(void)
                "set yrange [0:*]\nset multiplot layout 1,%d\n", 420 * opt.nrtt, png, opt.nrtt);
     for (int k = 0; k < opt.nrtt; k++) {
         fprintf(f, "set title 'RTT %.1f ms'\nplot ", opt.rtt_us[k] / 1000.0);
-        for (int s = 0; s < 4; s++)
+        for (int s = 0; s < 5; s++)
             fprintf(f, "%s$D%d_%d using 1:2 with linespoints title '%s'", s ? ", " : "", k, s, strat[s]);
         fprintf(f, "\n");
     }
@@ -501,7 +516,7 @@ static int parse_list(const char *s, long *out, int max)
 static int usage(void)
 {
     fprintf(stderr, "usage: throughput_mysql [--proxy PATH (default: beside this program)] [--dir DIR] [--threads 1,4,16,64] "
-                    "[--rtt-us 0,500,2000] [--seconds S] [--quick] [--only sync,sysbench,native,pool]\n"
+                    "[--rtt-us 0,500,2000] [--seconds S] [--quick] [--only sync,sysbench,owner,thread,pool]\n"
                     "                        [--dsn mysql://user[:pass]@host[:port]/db] [--spin-us N]\n"
                     "  (run it through tests/mariadb.sh run, which sets AW_MYSQL_*)\n");
     return 2;
@@ -597,11 +612,12 @@ int main(int argc, char **argv)
         for (int j = 0; j < opt.nthreads; j++) {
             size_t t = opt.threads[j];
             if (have_sysbench && wanted("sysbench") && (r = add_run(rtt, "sysbench", "-", t))) { run_sysbench(r, p); print_run(r); }
-            for (int s = 0; s < 2; s++)
+            static const char *const ops[] = { "owner", "thread", "pool" };
+            for (int s = 0; s < 3; s++)
                 for (int o = 0; o < 2; o++)
-                    if (wanted(s ? "pool" : "native") && (r = add_run(rtt, s ? "pool" : "native", o ? "ordered" : "unordered", t))) {
+                    if (wanted(ops[s]) && (r = add_run(rtt, ops[s], o ? "ordered" : "unordered", t))) {
                         r->records = records_for(rtt, t);
-                        run_op(r, p, s == 1, o == 1);
+                        run_op(r, p, ops[s], o == 1);
                         print_run(r);
                     }
         }

@@ -84,8 +84,6 @@ struct aw_op {
     _Atomic(aw_future *) inbox;  /* completions from other threads (LIFO) */
     _Atomic int wake;            /* 1: the eventfd was written and not yet read */
     int efd;
-    aw_loop *loop;               /* fn.loop, attached; NULL = none */
-    struct aw_watch *efd_watch;  /* the eventfd, as one of loop's watchers */
     uint32_t spin_ns;            /* wait_work's busy-wait; 0 = none (cfg.spin_us) */
 
     int64_t now;                 /* op clock, cached per call */
@@ -97,6 +95,9 @@ struct aw_op {
     uint64_t hist[AW__HIST_BUCKETS];
     uint64_t nhist, max_ns;
     char errmsg[256];
+    /* Last, so the fields above keep their cache lines. */
+    aw_loop *loop;               /* fn.loop, attached; NULL = none */
+    struct aw_watch *efd_watch;  /* the eventfd, as one of loop's watchers */
 };
 
 /* op.c */
