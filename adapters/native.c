@@ -530,9 +530,13 @@ static void on_wake(void *ctx, unsigned events)
     (void)events;
 }
 
+/* The driver whose I/O thread this is (none on other threads). */
+static _Thread_local aw__nat *tl_io;
+
 static void *io_main(void *arg)
 {
     aw__nat *n = arg;
+    tl_io = n;
     for (;;) {
         if (atomic_load(&n->cancel_pending)) do_cancels(n);
         take_inbox(n);
@@ -558,9 +562,11 @@ static void *io_main(void *arg)
 
 /* ------------------------------------------------------- open and close */
 
+/* True inside one of the driver's callbacks: on its I/O thread, or (owner
+ * mode) while the loop thread is in the driver. */
 static bool inside(aw__nat *n)
 {
-    if (n->started) return pthread_equal(pthread_self(), n->th);
+    if (n->cfg.own_thread) return tl_io == n;
     return n->depth > 0;
 }
 

@@ -5,13 +5,22 @@
  *   pool   a bounded thread pool (lib/pool.h) of blocking clients: one
  *          connection per worker, the lookup's SQL prepared once per
  *          connection as a server-side statement, binary protocol.
- *   async  the native non-blocking client: ONE I/O thread runs an epoll loop
- *          over N connections (MYSQL_OPT_NONBLOCK, mysql_*_start/_cont),
- *          each with its statement prepared once and one query in flight
- *          (the protocol allows no more). invoke hands the record to that
- *          thread through a lock-free queue and at most one eventfd write;
- *          records wait for a free connection in invoke order (FIFO); the
- *          I/O thread runs bind and row and completes the futures.
+ *   async  the native non-blocking client: N connections (MYSQL_OPT_NONBLOCK,
+ *          mysql_*_start/_cont) on one event loop (lib/loop.h, driven by
+ *          adapters/native.c), each with its statement prepared once and
+ *          one query in flight (the protocol allows no more); records wait
+ *          for a free connection in invoke order (FIFO). Who runs the loop:
+ *            io=owner (default)  the operator's owner thread, inside its
+ *                   aw_op_* calls (the function's aw_function.loop): invoke
+ *                   sends the query at once; bind and row run, and futures
+ *                   complete, on the owner thread -- no thread hand-off.
+ *            io=thread  ONE I/O thread of the adapter's; invoke hands the
+ *                   record over through a lock-free queue and at most one
+ *                   eventfd write; bind and row run on that thread.
+ *          io=owner needs the operator to be the one that runs the loop:
+ *          pass aw_adapter_function(a) itself (its .loop) to aw_op_new; an
+ *          adapter serves one operator at a time (a second aw_op_new on it
+ *          fails with AW_EINVAL while the first lives).
  *
  * By URI, through aw_adapter_open (adapters/adapter.h):
  *   mysql://user:pass@127.0.0.1:3306/db?strategy=pool&threads=16
@@ -19,7 +28,8 @@
  *   mysql://user@localhost/db?unix_socket=/run/mysqld/mysqld.sock
  * Parameters: strategy=async|pool (default async; pool when only threads=
  * is given), threads (pool, 1-1024,
- * default 4), connections (async, 1-1024, default 4), queue (pool: initial
+ * default 4), connections (async, 1-1024, default 4), io=owner|thread
+ * (async only, default owner), queue (pool: initial
  * queue), unix_socket, connect_timeout_ms (default 5000), read_timeout_ms
  * (default 30000; a query without an answer that long counts as a lost
  * connection), password_env=NAME. Port default 3306, host default
@@ -34,7 +44,8 @@
  * names the cause and the server's words): unknown parameter or strategy,
  * threads= with strategy=async (or connections= with pool), wrong user or
  * password, unreachable host or socket, unknown database, SQL that does not
- * prepare (syntax, missing table or column), more ? than 1024. Every
+ * prepare (syntax, missing table or column), more ? than 1024, io= other
+ * than owner or thread, io= with strategy=pool. Every
  * connection connects and prepares before open returns.
  *
  * FAILURES: nothing is lost. A query error (the server refused this
@@ -49,16 +60,21 @@
  * worker to reconnect, or for the operator's timeout (lib/pool.h).
  *
  * CLOSE. The function's close (called by aw_op_free) stops the adapter:
- * async joins the I/O thread after failing every queued record and the ones
- * in flight with AW_ECLOSED; pool as lib/pool.h says. After it returns no
- * adapter thread touches a future. aw_adapter_close then frees the adapter
- * (NULL is fine); free the operator first. Closing from inside a lookup
- * callback (which runs on an adapter thread) does nothing.
+ * async fails every queued record and the ones in flight with AW_ECLOSED
+ * and closes the connections (io=thread: on the I/O thread, then joins
+ * it); pool as lib/pool.h says. After it returns nothing of the adapter
+ * touches a future. aw_adapter_close then frees the adapter (NULL is
+ * fine); free the operator first (with io=owner it holds the adapter's
+ * loop). Closing from inside a lookup callback (bind or row: on an adapter
+ * thread, or with io=owner inside the operator's loop) does nothing; a
+ * second close does nothing.
  *
  * TIMEOUTS. A record that times out while it waits for a connection is
  * withdrawn and fails with AW_ETIMEDOUT. One whose query is on the wire
  * fails with AW_ETIMEDOUT at once too, and the owner does not wait: the
  * query's answer is dropped without calling row (the input may be gone).
+ * (io=owner decides this on the owner thread with no handshake; io=thread
+ * asks the I/O thread, which answers at once.)
  * (Only while row() itself runs -- CPU time, no waiting on the server --
  * does the pool's timeout wait for it to end.)
  *
@@ -109,7 +125,8 @@ typedef struct aw_mysql_config {
 /* Opens the adapter: connects every connection and prepares lookup->sql on
  * each before it returns. cfg and lookup are copied (lookup->ctx is not
  * owned). Returns as aw_adapter_open (adapter.h), with the sentence in err.
- * Any thread; the lookup callbacks later run on adapter threads. */
+ * Any thread; the lookup callbacks later run on adapter threads (pool,
+ * async io=thread) or on the operator's owner thread (async io=owner). */
 int aw_mysql_open(aw_adapter **out, const aw_mysql_config *cfg, const aw_lookup *lookup,
                   char *err, size_t errlen);
 
