@@ -1,17 +1,9 @@
-/* The store-neutral native driver (native_int.h): connections on an
- * aw_loop, requests in FIFOs, deadlines, reconnect backoff, timeouts and
- * close, run by the operator's owner thread or by an I/O thread of its
- * own.
- *
- * io=thread hand-off: invoke pushes the request on a lock-free stack (CAS)
- * and writes the eventfd only if the I/O thread is about to sleep (a
- * Dekker pair: it sets `sleeping` then looks at the stack; invoke pushes
- * then looks at `sleeping`, both seq_cst). Requests freed by the I/O
- * thread go back to the owner through a second lock-free stack, which the
- * owner takes whole. */
+/* The store-neutral native driver, its engine (native_int.h): connections
+ * on an aw_loop, the FIFO of waiting requests and each connection's
+ * requests in flight, deadlines, reconnect backoff, open and close. The
+ * operator's side (invoke, timeout, the io=thread hand-off) is in
+ * native_io.c. */
 #include <errno.h>
-#include <pthread.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,81 +11,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "native_int.h"
+#include "native_core_int.h"
 
 #define BACKOFF_MIN_MS 10
 #define BACKOFF_MAX_MS 1000
-#define REQ_CHUNK 64
-
-enum { C_DOWN, C_CONNECTING, C_UP };
-
-struct aw__nat_conn {
-    aw__nat *n;
-    size_t idx;
-    int state;
-    int fd;
-    aw_watch *w;
-    ino_t ino;                   /* the file fd named when w was made */
-    dev_t dev;
-    aw_timer *deadline, *retry;
-    int deadline_ms;             /* what deadline measures, for its message */
-    long backoff_ms;
-    bool ever_up, ready;         /* ready: on n's list of connections with room */
-    aw__nat_conn *rnext, *rprev;
-    aw__nat_req *fly, *fly_tail; /* in flight, oldest first */
-    size_t nfly;
-    max_align_t proto[];         /* the protocol's state */
-};
-
-/* A timeout waiting for the I/O thread's answer about its future. */
-typedef struct cancel {
-    struct cancel *next;
-    aw_future *f;
-    int outcome;                 /* 0 pending, then one of the O_* */
-} cancel;
-
-enum { O_WITHDRAWN = 1, O_NOT_HELD, O_ABANDONED };
-
-typedef struct chunk { struct chunk *next; aw__nat_req r[REQ_CHUNK]; } chunk;
-
-struct aw__nat {
-    aw__nat_cfg cfg;
-    aw_function fn;
-    aw_loop *l;
-    aw__nat_conn **c;
-    /* loop thread */
-    aw__nat_req *wq, *wq_tail;   /* waiting for a connection, FIFO */
-    aw__nat_conn *rq, *rq_tail;  /* connections with room */
-    size_t up;
-    int depth;                   /* > 0 inside the driver's callbacks */
-    bool dispatching, opening, closing;
-    int open_rc;
-    size_t open_up;
-    char open_err[1024];
-    /* requests: the owner's free list; in thread mode the I/O thread gives
-     * back through ret */
-    aw__nat_req *free;
-    chunk *chunks;
-    _Atomic(aw__nat_req *) ret;
-    /* thread mode */
-    int efd;
-    aw_watch *efd_w;
-    pthread_t th;
-    bool started;
-    _Atomic(aw__nat_req *) inbox;
-    _Atomic bool sleeping, stop, cancel_pending;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    cancel *cancels;             /* under mu */
-    bool io_running;             /* under mu */
-    _Atomic bool closed;
-};
-
-static void dispatch(aw__nat *n);
 
 /* ------------------------------------------------------------ requests */
 
-static aw__nat_req *req_get(aw__nat *n)
+aw__nat_req *aw__nat_req_get(aw__nat *n)
 {
     aw__nat_req *r = n->free;
     if (!r) r = atomic_exchange(&n->ret, NULL);
@@ -110,7 +35,7 @@ static aw__nat_req *req_get(aw__nat *n)
     return r;
 }
 
-static void req_put(aw__nat *n, aw__nat_req *r)
+void aw__nat_req_put(aw__nat *n, aw__nat_req *r)
 {
     if (!n->cfg.own_thread) {
         r->next = n->free;
@@ -199,7 +124,7 @@ void aw__nat_up(aw__nat_conn *c)
     if (c->w) aw_watch_set(c->w, AW_READ);     /* a break shows as readable */
     ready_add(n, c);
     if (n->opening && ++n->open_up == n->cfg.conns) n->opening = false;
-    dispatch(n);
+    aw__nat_dispatch(n);
 }
 
 static void fail_waiting(aw__nat *n, int code, const char *msg)
@@ -208,7 +133,7 @@ static void fail_waiting(aw__nat *n, int code, const char *msg)
         aw__nat_req *r = n->wq;
         n->wq = r->next;
         aw_future_fail(r->f, code, msg);
-        req_put(n, r);
+        aw__nat_req_put(n, r);
     }
     n->wq_tail = NULL;
 }
@@ -221,7 +146,7 @@ static void fail_fly(aw__nat_conn *c, int code, const char *msg)
         aw__nat_req *r = c->fly;
         c->fly = r->next;
         aw_future_fail(r->f, code, msg);
-        req_put(c->n, r);
+        aw__nat_req_put(c->n, r);
     }
     c->fly_tail = NULL;
     c->nfly = 0;
@@ -291,12 +216,12 @@ void aw__nat_done(aw__nat_conn *c)
     if (!c->fly) c->fly_tail = NULL;
     c->nfly--;
     if (r->abandoned) aw_future_fail(r->f, AW_ETIMEDOUT, NULL);   /* the late completion */
-    req_put(n, r);
+    aw__nat_req_put(n, r);
     start_deadline(c);
     if (c->state != C_UP) return;
     if (!c->nfly && c->w) aw_watch_set(c->w, AW_READ);
     if (c->nfly < n->cfg.pipeline) ready_add(n, c);
-    dispatch(n);
+    aw__nat_dispatch(n);
 }
 
 /* --------------------------------------------------------- the engine */
@@ -318,7 +243,7 @@ static void submit_on(aw__nat_conn *c, aw__nat_req *r)
 }
 
 /* Hands waiting requests to connections with room, oldest first. */
-static void dispatch(aw__nat *n)
+void aw__nat_dispatch(aw__nat *n)
 {
     if (n->dispatching) return;      /* a submit that finished at once */
     n->dispatching = true;
@@ -331,7 +256,7 @@ static void dispatch(aw__nat *n)
     n->dispatching = false;
 }
 
-static void enqueue(aw__nat *n, aw__nat_req *r)
+void aw__nat_enqueue(aw__nat *n, aw__nat_req *r)
 {
     r->next = NULL;
     if (n->wq_tail) n->wq_tail->next = r; else n->wq = r;
@@ -387,14 +312,14 @@ static void on_retry(void *ctx)
 }
 
 /* Withdraws the request of f if it waits, marks it abandoned if it runs. */
-static int find_cancel(aw__nat *n, aw_future *f)
+int aw__nat_find_cancel(aw__nat *n, aw_future *f)
 {
     aw__nat_req *prev = NULL;
     for (aw__nat_req *r = n->wq; r; prev = r, r = r->next)
         if (r->f == f) {
             if (prev) prev->next = r->next; else n->wq = r->next;
             if (n->wq_tail == r) n->wq_tail = prev;
-            req_put(n, r);
+            aw__nat_req_put(n, r);
             return O_WITHDRAWN;
         }
     for (size_t i = 0; i < n->cfg.conns; i++)
@@ -408,7 +333,7 @@ static int find_cancel(aw__nat *n, aw_future *f)
 
 /* Nothing is dropped: waiting and running records fail with AW_ECLOSED,
  * every connection closes. */
-static void shutdown_all(aw__nat *n)
+void aw__nat_shutdown(aw__nat *n)
 {
     char m[200];
     n->closing = true;
@@ -423,142 +348,6 @@ static void shutdown_all(aw__nat *n)
     }
 }
 
-/* ------------------------------------------------- the operator's side */
-
-static void wake(aw__nat *n)
-{
-    uint64_t one = 1;
-    while (write(n->efd, &one, sizeof one) < 0 && errno == EINTR) { }
-}
-
-static void take_inbox(aw__nat *n)
-{
-    aw__nat_req *l = atomic_exchange(&n->inbox, NULL), *rev = NULL;
-    while (l) { aw__nat_req *x = l->next; l->next = rev; rev = l; l = x; }
-    while (rev) { aw__nat_req *x = rev->next; enqueue(n, rev); rev = x; }
-}
-
-static void n_invoke(void *ctx, void *input, aw_future *f)
-{
-    aw__nat *n = ctx;
-    aw__nat_req *r = atomic_load(&n->closed) ? NULL : req_get(n);
-    if (!r) {
-        char m[100];
-        snprintf(m, sizeof m, "the %s adapter is closed", n->cfg.name);
-        aw_future_fail(f, atomic_load(&n->closed) ? AW_ECLOSED : AW_ENOMEM,
-                       atomic_load(&n->closed) ? m : "out of memory");
-        return;
-    }
-    r->input = input;
-    r->f = f;
-    r->abandoned = false;
-    if (!n->cfg.own_thread) {            /* we run the loop: start it now */
-        enqueue(n, r);
-        dispatch(n);
-        return;
-    }
-    r->next = atomic_load_explicit(&n->inbox, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak(&n->inbox, &r->next, r)) { }
-    if (atomic_load(&n->sleeping) && atomic_exchange(&n->sleeping, false)) wake(n);
-}
-
-/* The record of f timed out (owner thread). A record that waits for a
- * connection is withdrawn and fails here; one whose query runs is
- * abandoned -- its answer will be dropped without calling row, since input
- * may be freed once the record leaves -- and f is left unsettled, so the
- * operator fails the record with AW_ETIMEDOUT and f waits for its late
- * completion. The owner never waits for the network: in owner mode this
- * is a look at our own queues; in thread mode the I/O thread answers at
- * once (it is never inside a lookup callback while it does). */
-static void n_timeout(void *ctx, void *input, aw_future *f)
-{
-    aw__nat *n = ctx;
-    (void)input;
-    int outcome = O_NOT_HELD;
-    if (!n->cfg.own_thread) {
-        outcome = find_cancel(n, f);
-    } else {
-        cancel k = { NULL, f, 0 };
-        pthread_mutex_lock(&n->mu);
-        if (n->io_running) {
-            k.next = n->cancels;
-            n->cancels = &k;
-            atomic_store(&n->cancel_pending, true);
-            wake(n);
-            while (!k.outcome) pthread_cond_wait(&n->cv, &n->mu);
-            outcome = k.outcome;
-        }
-        pthread_mutex_unlock(&n->mu);
-    }
-    if (outcome == O_WITHDRAWN) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "timed out while waiting for a free %s connection (%zu, all "
-                 "busy or down)", n->cfg.name, n->cfg.conns);
-        aw_future_fail(f, AW_ETIMEDOUT, msg);
-    } else if (outcome != O_ABANDONED) {
-        /* Settled already (harmless), or a fresh future between retry
-         * attempts: settle it so it does not stay pending. */
-        aw_future_fail(f, AW_ETIMEDOUT, NULL);
-    }
-}
-
-/* ---------------------------------------------------------- I/O thread */
-
-static void do_cancels(aw__nat *n)
-{
-    pthread_mutex_lock(&n->mu);
-    cancel *l = n->cancels;
-    n->cancels = NULL;
-    atomic_store(&n->cancel_pending, false);
-    pthread_mutex_unlock(&n->mu);
-    take_inbox(n);
-    for (cancel *k = l, *next; k; k = next) {
-        next = k->next;
-        int outcome = find_cancel(n, k->f);
-        pthread_mutex_lock(&n->mu);
-        k->outcome = outcome;
-        pthread_cond_broadcast(&n->cv);
-        pthread_mutex_unlock(&n->mu);
-    }
-}
-
-static void on_wake(void *ctx, unsigned events)
-{
-    aw__nat *n = ctx;
-    uint64_t x;
-    if (read(n->efd, &x, sizeof x) < 0) { }
-    (void)events;
-}
-
-/* The driver whose I/O thread this is (none on other threads). */
-static _Thread_local aw__nat *tl_io;
-
-static void *io_main(void *arg)
-{
-    aw__nat *n = arg;
-    tl_io = n;
-    for (;;) {
-        if (atomic_load(&n->cancel_pending)) do_cancels(n);
-        take_inbox(n);
-        dispatch(n);
-        if (atomic_load(&n->stop)) break;
-        /* Sleep only if nothing came in since we looked (see the top). */
-        atomic_store(&n->sleeping, true);
-        int timeout = atomic_load(&n->inbox) || atomic_load(&n->cancel_pending) ||
-                      atomic_load(&n->stop) ? 0 : -1;
-        aw_loop_run(n->l, timeout);
-        atomic_store(&n->sleeping, false);
-    }
-    take_inbox(n);
-    shutdown_all(n);
-    pthread_mutex_lock(&n->mu);
-    n->io_running = false;
-    for (cancel *k = n->cancels; k; k = k->next) k->outcome = O_NOT_HELD;
-    n->cancels = NULL;
-    pthread_cond_broadcast(&n->cv);
-    pthread_mutex_unlock(&n->mu);
-    return NULL;
-}
 
 /* ------------------------------------------------------- open and close */
 
@@ -566,7 +355,7 @@ static void *io_main(void *arg)
  * mode) while the loop thread is in the driver. */
 static bool inside(aw__nat *n)
 {
-    if (n->cfg.own_thread) return tl_io == n;
+    if (n->cfg.own_thread) return aw__nat_on_io_thread(n);
     return n->depth > 0;
 }
 
@@ -576,7 +365,7 @@ void aw__nat_close(aw__nat *n)
     if (atomic_exchange(&n->closed, true)) return;
     if (n->started) {
         atomic_store(&n->stop, true);
-        wake(n);
+        aw__nat_wake(n);
         pthread_join(n->th, NULL);
         n->started = false;
         /* Pushed after the thread's last look. */
@@ -587,7 +376,7 @@ void aw__nat_close(aw__nat *n)
             aw_future_fail(r->f, AW_ECLOSED, m);
         }
     } else {
-        shutdown_all(n);
+        aw__nat_shutdown(n);
     }
 }
 
@@ -641,7 +430,7 @@ int aw__nat_open(aw__nat **out, const aw__nat_cfg *cfg, char *err, size_t errlen
     }
     if (!rc && cfg->own_thread) {
         n->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        rc = n->efd < 0 ? AW_EIO : aw_watch_new(n->l, &n->efd_w, n->efd, on_wake, n);
+        rc = n->efd < 0 ? AW_EIO : aw_watch_new(n->l, &n->efd_w, n->efd, aw__nat_on_wake, n);
         if (!rc) rc = aw_watch_set(n->efd_w, AW_READ);
     }
     if (rc) {
@@ -663,7 +452,7 @@ int aw__nat_open(aw__nat **out, const aw__nat_cfg *cfg, char *err, size_t errlen
     n->opening = false;
     if (!n->open_rc && cfg->own_thread) {
         n->io_running = true;
-        if (pthread_create(&n->th, NULL, io_main, n) != 0) {
+        if (pthread_create(&n->th, NULL, aw__nat_io_main, n) != 0) {
             n->open_rc = AW_ENOMEM;
             snprintf(n->open_err, sizeof n->open_err, "%s: cannot start the I/O thread", cfg->prefix);
         } else {
@@ -673,11 +462,11 @@ int aw__nat_open(aw__nat **out, const aw__nat_cfg *cfg, char *err, size_t errlen
     if (n->open_rc) {
         rc = aw__adapter_err(err, errlen, n->open_rc, "%s", n->open_err);
         atomic_store(&n->closed, true);
-        shutdown_all(n);
+        aw__nat_shutdown(n);
         destroy(n);
         return rc;
     }
-    n->fn = (aw_function){ .ctx = n, .invoke = n_invoke, .timeout = n_timeout, .close = n_close,
+    n->fn = (aw_function){ .ctx = n, .invoke = aw__nat_invoke, .timeout = aw__nat_timeout, .close = n_close,
                            .loop = cfg->own_thread ? NULL : n->l };
     *out = n;
     return 0;
