@@ -16,12 +16,63 @@ static void mysql_not_built(void)
     AW__FAIL("the MySQL adapter is not built: install libmariadb-dev (scripts/deps.sh mysql) and rebuild");
 }
 
+/* io=owner runs bind and row on the operator's owner thread (inside its
+ * calls), io=thread on the adapter's I/O thread: never the owner. A
+ * second operator on an io=owner adapter is refused while the first
+ * lives (the adapter's loop drives one operator). */
+typedef struct where { pthread_t owner; long on_owner, elsewhere; } where;
+
+static int row_where(void *ctx, void *input, const aw_row *r, void **out)
+{
+    where *w = ctx;
+    if (pthread_equal(pthread_self(), w->owner)) w->on_owner++; else w->elsewhere++;
+    *out = NULL;
+    return 0;
+}
+
+static void nothing(void *ctx, void *input, void *const *res, size_t n, int64_t ts) { }
+
+static void mysql_io_owner_thread(void)
+{
+    if (!mt_need_server()) return;
+    for (int io = 0; io < 2; io++) {
+        where w = { .owner = pthread_self() };
+        aw_lookup l = { .ctx = &w, .sql = "SELECT id FROM customers WHERE id = ?", .bind = bind_id,
+                        .row = row_where };
+        char uri[400], err[1024];
+        mt_uri(uri, sizeof uri, io ? MT_THREAD : MT_OWNER, 3, NULL);
+        aw_adapter *a = NULL;
+        ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), 0);
+        if (!a) { AW__FAIL("open: %.900s", err); return; }
+        aw_config cfg = { .mode = AW_UNORDERED, .capacity = 16 };
+        aw_sink sink = { .emit = nothing };
+        aw_op *op = NULL, *op2 = NULL;
+        ASSERT_EQ(aw_op_create(&op, &cfg, aw_adapter_function(a), &sink, err, sizeof err), 0);
+        int rc2 = aw_op_create(&op2, &cfg, aw_adapter_function(a), &sink, err, sizeof err);
+        if (io == 0) {
+            ASSERT_EQ(rc2, AW_EINVAL);
+            ASSERT_STR_CONTAINS(err, "already attached");
+        }
+        for (intptr_t i = 1; op && i <= 500; i++) ASSERT_EQ(aw_op_push(op, (void *)i, 0), 0);
+        ASSERT_EQ(aw_op_drain(op), 0);
+        aw_mysql_stats st;
+        ASSERT_EQ(aw_mysql_stats_get(a, &st), 0);
+        ASSERT_EQ(st.io, io ? AW_MYSQL_IO_THREAD : AW_MYSQL_IO_OWNER);
+        aw_op_free(op);
+        aw_op_free(op2);             /* io=thread: a second operator is allowed (and closed already) */
+        aw_adapter_close(a);
+        ASSERT_EQ(w.on_owner + w.elsewhere, 500);
+        ASSERT_EQ(io ? w.on_owner : w.elsewhere, 0);
+    }
+}
+
 CU_TestInfo aw_tests_mysql[] = { { "mysql_not_built", mysql_not_built }, CU_TEST_INFO_NULL };
 int aw_mysql_suite_init(void) { return 0; }
 int aw_mysql_suite_clean(void) { return 0; }
 #else
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -637,6 +688,56 @@ static void mysql_adapter_columns(void)
     }
 }
 
+/* io=owner runs bind and row on the operator's owner thread (inside its
+ * calls), io=thread on the adapter's I/O thread: never the owner. A
+ * second operator on an io=owner adapter is refused while the first
+ * lives (the adapter's loop drives one operator). */
+typedef struct where { pthread_t owner; long on_owner, elsewhere; } where;
+
+static int row_where(void *ctx, void *input, const aw_row *r, void **out)
+{
+    where *w = ctx;
+    if (pthread_equal(pthread_self(), w->owner)) w->on_owner++; else w->elsewhere++;
+    *out = NULL;
+    return 0;
+}
+
+static void nothing(void *ctx, void *input, void *const *res, size_t n, int64_t ts) { }
+
+static void mysql_io_owner_thread(void)
+{
+    if (!mt_need_server()) return;
+    for (int io = 0; io < 2; io++) {
+        where w = { .owner = pthread_self() };
+        aw_lookup l = { .ctx = &w, .sql = "SELECT id FROM customers WHERE id = ?", .bind = bind_id,
+                        .row = row_where };
+        char uri[400], err[1024];
+        mt_uri(uri, sizeof uri, io ? MT_THREAD : MT_OWNER, 3, NULL);
+        aw_adapter *a = NULL;
+        ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), 0);
+        if (!a) { AW__FAIL("open: %.900s", err); return; }
+        aw_config cfg = { .mode = AW_UNORDERED, .capacity = 16 };
+        aw_sink sink = { .emit = nothing };
+        aw_op *op = NULL, *op2 = NULL;
+        ASSERT_EQ(aw_op_create(&op, &cfg, aw_adapter_function(a), &sink, err, sizeof err), 0);
+        int rc2 = aw_op_create(&op2, &cfg, aw_adapter_function(a), &sink, err, sizeof err);
+        if (io == 0) {
+            ASSERT_EQ(rc2, AW_EINVAL);
+            ASSERT_STR_CONTAINS(err, "already attached");
+        }
+        for (intptr_t i = 1; op && i <= 500; i++) ASSERT_EQ(aw_op_push(op, (void *)i, 0), 0);
+        ASSERT_EQ(aw_op_drain(op), 0);
+        aw_mysql_stats st;
+        ASSERT_EQ(aw_mysql_stats_get(a, &st), 0);
+        ASSERT_EQ(st.io, io ? AW_MYSQL_IO_THREAD : AW_MYSQL_IO_OWNER);
+        aw_op_free(op);
+        aw_op_free(op2);             /* io=thread: a second operator is allowed (and closed already) */
+        aw_adapter_close(a);
+        ASSERT_EQ(w.on_owner + w.elsewhere, 500);
+        ASSERT_EQ(io ? w.on_owner : w.elsewhere, 0);
+    }
+}
+
 CU_TestInfo aw_tests_mysql[] = {
     { "mysql_matches_direct_query_pool", mysql_matches_direct_query_pool },
     { "mysql_matches_direct_query_async", mysql_matches_direct_query_async },
@@ -650,6 +751,7 @@ CU_TestInfo aw_tests_mysql[] = {
     { "mysql_config_mistakes", mysql_config_mistakes },
     { "mysql_config_ways_in", mysql_config_ways_in },
     { "mysql_adapter_columns", mysql_adapter_columns },
+    { "mysql_io_owner_thread", mysql_io_owner_thread },
     { "mysql_read_timeout", mysql_read_timeout },
     { "mysql_timeout_while_queued", mysql_timeout_while_queued },
     { "mysql_close_while_busy", mysql_close_while_busy },
