@@ -7,20 +7,39 @@
 
 _Thread_local aw_op *aw__owner;
 
+/* One more chunk of futures on the free list: as many as exist already
+ * (at least AW__CHUNK_MIN), so growth is geometric and rare. */
+static int futures_grow(aw_op *op)
+{
+    size_t n = op->nfuts < AW__CHUNK_MIN ? AW__CHUNK_MIN : op->nfuts;
+    if (op->nfuts >= op->cfg.capacity)
+        n = AW__CHUNK_MIN;                    /* zombies: small steps */
+    else if (n > op->cfg.capacity - op->nfuts)
+        n = op->cfg.capacity - op->nfuts;     /* up to capacity */
+    aw__fut_chunk *c = calloc(1, sizeof *c + n * sizeof c->f[0]);
+    if (!c) return AW_ENOMEM;
+    c->n = n;
+    c->next = op->fut_chunks;
+    op->fut_chunks = c;
+    op->nfuts += n;
+    for (size_t i = n; i-- > 0;) {
+        aw_future *f = &c->f[i];
+        f->op = op;
+        f->res = f->inl;
+        f->next = op->free_futs;
+        op->free_futs = f;
+    }
+    return 0;
+}
+
 aw_future *aw__future_get(aw_op *op)
 {
+    /* Past the records in flight, only zombies (timed-out futures the
+     * adapter still holds) make the pool grow, so this is off the steady
+     * path. */
+    if (!op->free_futs && futures_grow(op)) return NULL;
     aw_future *f = op->free_futs;
-    if (f) {
-        op->free_futs = f->next;
-    } else {
-        /* Only zombies (timed-out futures the adapter still holds) make
-         * the pool grow past capacity, so this is off the steady path. */
-        f = calloc(1, sizeof *f);
-        if (!f) return NULL;
-        f->op = op;
-        f->all = op->all_futs;
-        op->all_futs = f;
-    }
+    op->free_futs = f->next;
     f->next = NULL;
     f->slot = NULL;
     f->err = 0;
@@ -45,15 +64,20 @@ void aw__future_put(aw_op *op, aw_future *f)
 
 void aw__future_free_all(aw_op *op)
 {
-    aw_future *f = op->all_futs;
-    while (f) {
-        aw_future *next = f->all;
-        if (f->res != f->inl) free(f->res);
-        free(f->msg);
-        free(f);
-        f = next;
+    aw__fut_chunk *c = op->fut_chunks;
+    while (c) {
+        aw__fut_chunk *next = c->next;
+        for (size_t i = 0; i < c->n; i++) {
+            aw_future *f = &c->f[i];
+            if (f->res != f->inl) free(f->res);
+            free(f->msg);
+        }
+        free(c);
+        c = next;
     }
-    op->all_futs = op->free_futs = NULL;
+    op->fut_chunks = NULL;
+    op->free_futs = NULL;
+    op->nfuts = 0;
 }
 
 /* Hands a settled future to its owner. On the owner thread (inside one of

@@ -29,6 +29,7 @@ static void slot_release(aw_op *op, aw__slot *s)
     s->fut = NULL;
     free(s->msg);
     s->msg = NULL;
+    s->state = S_FREE;
     s->next = op->free_slots;
     op->free_slots = s;
     op->count--;
@@ -121,15 +122,24 @@ static void fail_op(aw_op *op, const aw__slot *s)
             fail_text(op, s, buf, sizeof buf));
 }
 
-/* The record's last attempt is over: err is its outcome. */
-static void finish(aw_op *op, aw__slot *s, int err, char *msg)
+/* The record's last attempt is over: err is its outcome. True if it may
+ * leave (ready), false if it failed the operator. */
+static bool settle_slot(aw_op *op, aw__slot *s, int err, char *msg)
 {
     aw__tlist_del(op, s);
     s->state = S_DONE;
     s->err = err;
     s->msg = msg;
-    if (err && !op->sink.error) fail_op(op, s);
-    else ready(op, s);
+    if (err && !op->sink.error) {
+        fail_op(op, s);
+        return false;
+    }
+    return true;
+}
+
+static void finish(aw_op *op, aw__slot *s, int err, char *msg)
+{
+    if (settle_slot(op, s, err, msg)) ready(op, s);
 }
 
 /* --------------------------------------------------- invoke and retry */
@@ -209,37 +219,49 @@ static void handle(aw_op *op, aw_future *f)
     finish(op, s, f->err, msg);
 }
 
-static void on_timeout(aw_op *op, aw__slot *s)
+/* s's time ran out. Returns true if s timed out here and waits in S_DONE
+ * for the caller to make it ready: run_timers lets every record due at
+ * this instant time out (and the adapter take back those still queued)
+ * before any leaves, so what times out does not depend on how fast the
+ * sink is or how fast a freed worker picks the next queued record. */
+static bool on_timeout(aw_op *op, aw__slot *s)
 {
     aw__tlist_del(op, s);
-    op->timed_out++;
     if (s->state == S_RETRY) {
         aw__heap_del(op, s);
         if (!op->fn.timeout) {   /* no attempt running: nothing to orphan */
-            finish(op, s, AW_ETIMEDOUT, NULL);
-            return;
+            op->timed_out++;
+            return settle_slot(op, s, AW_ETIMEDOUT, NULL);
         }
         /* Between attempts: give fn.timeout a fresh future to complete. */
         aw_future *f = aw__future_get(op);
-        if (!f) { finish(op, s, AW_ENOMEM, NULL); return; }
+        if (!f) { finish(op, s, AW_ENOMEM, NULL); return false; }
         f->slot = s;
         s->fut = f;
         s->state = S_WAIT;
     }
     aw_future *f = s->fut;
+    /* A completion already won: it is on its way and handled as usual. */
+    if (atomic_load(&f->state) != F_PENDING) return false;
     if (op->fn.timeout) {
         op->depth++;
         op->fn.timeout(op->fn.ctx, s->input, f);
         op->depth--;
+        /* Settled inside fn.timeout on this thread (a fallback, or the
+         * adapter failing it with AW_ETIMEDOUT): the timeout decided. Settled
+         * from another thread meanwhile: the completion won. */
+        if (atomic_load(&f->state) != F_PENDING) {
+            if (op->ltail == f) op->timed_out++;
+            return false;
+        }
     }
     int st = F_PENDING;
-    if (atomic_compare_exchange_strong(&f->state, &st, F_TIMEDOUT)) {
-        /* A zombie now: the adapter may still complete it, late. */
-        f->slot = NULL;
-        s->fut = NULL;
-        finish(op, s, AW_ETIMEDOUT, NULL);
-    }
-    /* Otherwise a completion won: it is on its way and handled as usual. */
+    if (!atomic_compare_exchange_strong(&f->state, &st, F_TIMEDOUT)) return false;
+    /* A zombie now: the adapter may still complete it, late. */
+    op->timed_out++;
+    f->slot = NULL;
+    s->fut = NULL;
+    return settle_slot(op, s, AW_ETIMEDOUT, NULL);
 }
 
 /* Fires due timers, earliest first (a retry before a timeout at the same
@@ -247,6 +269,7 @@ static void on_timeout(aw_op *op, aw__slot *s)
 static bool run_timers(aw_op *op)
 {
     bool fired = false;
+    aw__slot *done = NULL, **last = &done;   /* timed out, in deadline order */
     while (!op->failed && (op->thead || op->nheap)) {
         aw__slot *r = aw__heap_top(op), *t = op->thead;
         bool rdue = r && r->due <= op->now, tdue = t && t->deadline <= op->now;
@@ -256,11 +279,22 @@ static bool run_timers(aw_op *op)
             op->retried++;
             invoke_slot(op, r);
         } else if (tdue) {
-            on_timeout(op, t);
+            if (on_timeout(op, t)) {
+                t->tnext = NULL;             /* out of the timeout list: free link */
+                *last = t;
+                last = &t->tnext;
+            }
         } else {
             break;
         }
         fired = true;
+    }
+    while (done) {
+        aw__slot *next = done->tnext;
+        done->tnext = NULL;
+        /* Not if an earlier one's flush already emitted it. */
+        if (!op->failed && done->state == S_DONE) ready(op, done);
+        done = next;
     }
     return fired;
 }
@@ -392,9 +426,10 @@ static void accept(aw_op *op, void *input, int64_t ts, unsigned char kind)
     }
     s->seg = op->next_seg;
     s->seq = ++op->pushed;
-    /* Latency is sampled (1 record in AW__SAMPLE): two clock reads per
-     * record would be a third of the operator's own cost. */
-    s->push_ns = s->seq % AW__SAMPLE == 1 % AW__SAMPLE ? aw__mono_ns() : 0;
+    /* Latency is measured for the first AW__EXACT records, then sampled
+     * (1 record in AW__SAMPLE): two clock reads per record would be a
+     * third of the operator's own cost. */
+    s->push_ns = s->seq <= AW__EXACT || s->seq % AW__SAMPLE == 1 % AW__SAMPLE ? aw__mono_ns() : 0;
     s->deadline = AW__NO_DEADLINE;
     if (op->cfg.timeout_ms > 0) {
         int64_t now = op->default_clock && s->push_ns ? (int64_t)(s->push_ns / 1000000u)
@@ -431,6 +466,10 @@ static int push_common(aw_op *op, void *input, int64_t ts, unsigned char kind,
         aw__process(op);
     }
     if (op->failed) rc = AW_EFAILED;
+    if (rc == 0 && !op->free_slots && aw__slots_grow(op)) {
+        rc = AW_ENOMEM;
+        aw__set_err(op, "%s: out of memory for more slots (%zu in flight)", fn, op->count);
+    }
     if (rc == 0) {
         accept(op, input, ts, kind);
         aw__process(op);

@@ -28,7 +28,6 @@ struct aw_future {
     aw_op *op;
     aw__slot *slot;          /* NULL once a zombie */
     aw_future *next;         /* inbox / local queue / free list link */
-    aw_future *all;          /* every future the operator allocated */
     int err;                 /* 0: results; < 0: failure */
     size_t n;
     void **res;              /* inl, or heap when n > AW__INLINE_RESULTS */
@@ -36,7 +35,7 @@ struct aw_future {
     void *inl[AW__INLINE_RESULTS];
 };
 
-enum { S_WAIT, S_RETRY, S_DONE };   /* record states */
+enum { S_WAIT, S_RETRY, S_DONE, S_FREE };   /* record states */
 enum { K_REC, K_WM };               /* slot kinds */
 
 struct aw__slot {
@@ -57,10 +56,29 @@ struct aw__slot {
     unsigned char kind, state, timed;
 };
 
-/* One record in AW__SAMPLE has its push-to-emit latency measured. */
+/* The first AW__EXACT records have their push-to-emit latency measured,
+ * then one record in AW__SAMPLE. */
 #ifndef AW__SAMPLE
 #define AW__SAMPLE 4
 #endif
+#ifndef AW__EXACT
+#define AW__EXACT 1024
+#endif
+
+/* Slots and futures are allocated in chunks as the records in flight need
+ * them (never more slots than capacity), and kept until aw_op_free: memory
+ * follows use, and the steady state does not allocate. */
+#define AW__CHUNK_MIN 64
+typedef struct aw__slot_chunk {
+    struct aw__slot_chunk *next;
+    size_t n;
+    aw__slot s[];
+} aw__slot_chunk;
+typedef struct aw__fut_chunk {
+    struct aw__fut_chunk *next;
+    size_t n;
+    aw_future f[];
+} aw__fut_chunk;
 
 /* Latency histogram: 8 sub-buckets per power of two of nanoseconds. */
 #define AW__HIST_BUCKETS (64 * 8)
@@ -71,15 +89,19 @@ struct aw_op {
     aw_sink sink;
     bool default_clock;
 
-    aw__slot *slots, *free_slots;
+    aw__slot_chunk *slot_chunks;
+    aw__slot *free_slots;
+    size_t nslots;               /* slots allocated, <= capacity */
     aw__slot *head, *tail;       /* queue order */
     aw__slot *thead, *ttail;     /* timeout order */
-    aw__slot **heap;             /* retry min-heap on due */
-    size_t nheap;
+    aw__slot **heap;             /* retry min-heap on due; heap_cap >= nslots */
+    size_t nheap, heap_cap;
     size_t count;                /* records + watermarks in flight */
     uint64_t seq, cur_seg, next_seg;
 
-    aw_future *free_futs, *all_futs;
+    aw__fut_chunk *fut_chunks;
+    aw_future *free_futs;
+    size_t nfuts;                /* futures allocated */
     aw_future *lhead, *ltail;    /* completions made on the owner thread */
     _Atomic(aw_future *) inbox;  /* completions from other threads (LIFO) */
     _Atomic int wake;            /* 1: the eventfd was written and not yet read */
@@ -103,6 +125,10 @@ struct aw_op {
 /* op.c */
 void aw__process(aw_op *op);              /* handle every settled future and due timer */
 void aw__set_err(aw_op *op, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* op_new.c */
+int aw__slots_grow(aw_op *op);            /* one more chunk of slots: 0 or AW_ENOMEM */
+void aw__slots_free_all(aw_op *op);
 
 /* future.c */
 aw_future *aw__future_get(aw_op *op);

@@ -1,6 +1,6 @@
 /* Creating and freeing an operator: argument checks with a sentence for
- * every mistake, preallocation of every slot and future, and the orderly
- * hand-back of whatever is still in flight at free. */
+ * every mistake, slots allocated in chunks as records need them, and the
+ * orderly hand-back of whatever is still in flight at free. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,6 +55,49 @@ static int check_config(const aw_config *cfg, const aw_function *fn, const aw_si
     return 0;
 }
 
+/* One more chunk of slots (as many as exist, at least AW__CHUNK_MIN, at
+ * most up to capacity), and room in the retry heap for all of them, so a
+ * heap push never fails. Owner thread. */
+int aw__slots_grow(aw_op *op)
+{
+    size_t cap = op->cfg.capacity;
+    if (op->nslots >= cap) return AW_ENOMEM;       /* never: count < capacity */
+    size_t n = op->nslots < AW__CHUNK_MIN ? AW__CHUNK_MIN : op->nslots;
+    if (n > cap - op->nslots) n = cap - op->nslots;
+    if (op->heap_cap < op->nslots + n) {
+        aw__slot **h = realloc(op->heap, (op->nslots + n) * sizeof *h);
+        if (!h) return AW_ENOMEM;
+        op->heap = h;
+        op->heap_cap = op->nslots + n;
+    }
+    aw__slot_chunk *c = calloc(1, sizeof *c + n * sizeof c->s[0]);
+    if (!c) return AW_ENOMEM;
+    c->n = n;
+    c->next = op->slot_chunks;
+    op->slot_chunks = c;
+    op->nslots += n;
+    for (size_t i = n; i-- > 0;) {
+        c->s[i].heap = -1;
+        c->s[i].next = op->free_slots;
+        op->free_slots = &c->s[i];
+    }
+    return 0;
+}
+
+void aw__slots_free_all(aw_op *op)
+{
+    aw__slot_chunk *c = op->slot_chunks;
+    while (c) {
+        aw__slot_chunk *next = c->next;
+        for (size_t i = 0; i < c->n; i++) free(c->s[i].msg);
+        free(c);
+        c = next;
+    }
+    op->slot_chunks = NULL;
+    op->free_slots = NULL;
+    op->nslots = 0;
+}
+
 static void destroy(aw_op *op)
 {
     if (op->loop) {
@@ -62,10 +105,7 @@ static void destroy(aw_op *op)
         aw__loop_detach(op->loop, op);
     }
     aw__future_free_all(op);
-    if (op->slots) {
-        for (size_t i = 0; i < op->cfg.capacity; i++) free(op->slots[i].msg);
-    }
-    free(op->slots);
+    aw__slots_free_all(op);
     free(op->heap);
     if (op->efd >= 0) close(op->efd);
     free(op);
@@ -120,19 +160,13 @@ int aw_op_create(aw_op **out, const aw_config *cfg, const aw_function *fn,
     op->default_clock = cfg->clock.now_ms == NULL;
     op->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     op->spin_ns = cfg->spin_us == 0 ? SPIN_NS : cfg->spin_us < 0 ? 0 : (uint32_t)cfg->spin_us * 1000u;
-    op->slots = calloc(cfg->capacity, sizeof *op->slots);
-    op->heap = calloc(cfg->capacity, sizeof *op->heap);
-    bool ok = op->efd >= 0 && op->slots && op->heap;
-    for (size_t i = 0; ok && i < cfg->capacity; i++) {
-        op->slots[i].heap = -1;
-        op->slots[i].next = op->free_slots;
-        op->free_slots = &op->slots[i];
-        aw_future *f = aw__future_get(op);     /* preallocate: no malloc per record */
-        if (f) aw__future_put(op, f); else ok = false;
-    }
+    /* The first chunk of slots and of futures; more as records need them. */
+    bool ok = op->efd >= 0 && aw__slots_grow(op) == 0;
+    aw_future *f = ok ? aw__future_get(op) : NULL;
+    if (f) aw__future_put(op, f); else ok = false;
     if (!ok) {
         destroy(op);
-        return bad(err, errlen, AW_ENOMEM, "aw_op_new: cannot allocate %zu slots", cfg->capacity);
+        return bad(err, errlen, AW_ENOMEM, "aw_op_new: cannot allocate the first slots");
     }
     if (fn->loop && (rc = attach(op, fn->loop, err, errlen)) != 0) {
         destroy(op);

@@ -1,5 +1,6 @@
 /* Latency stats: a log-linear histogram (8 sub-buckets per power of two,
- * so a percentile is exact to about 12 %) costs one add per record. */
+ * so a percentile is exact to about 12 %, and read from the top of its
+ * bucket, never below the truth) costs one add per measured record. */
 #include <string.h>
 #include "op_int.h"
 
@@ -10,13 +11,14 @@ static unsigned bucket(uint64_t ns)
     return msb * 8 + (unsigned)((ns >> (msb - 3)) & 7);
 }
 
-/* Middle of a bucket, in ns. */
-static double bucket_mid(unsigned b)
+/* Top of a bucket (the largest value it holds), in ns: a percentile read
+ * from it is never below the true one. */
+static double bucket_top(unsigned b)
 {
     if (b < 8) return b;
     unsigned msb = b / 8, sub = b % 8;
     double lo = (double)(1ull << msb) + (double)sub * (double)(1ull << (msb - 3));
-    return lo + (double)(1ull << (msb - 3)) / 2.0;
+    return lo + (double)(1ull << (msb - 3)) - 1.0;
 }
 
 void aw__hist_add(aw_op *op, uint64_t ns)
@@ -35,7 +37,7 @@ static double percentile(const aw_op *op, double q)
     for (unsigned b = 0; b < AW__HIST_BUCKETS; b++) {
         seen += op->hist[b];
         if (seen > rank) {
-            double v = bucket_mid(b);
+            double v = bucket_top(b);
             return (v > (double)op->max_ns ? (double)op->max_ns : v) / 1000.0;
         }
     }
@@ -58,5 +60,6 @@ int aw_op_stats(const aw_op *op, aw_stats *out)
     out->p99_us = percentile(op, 0.99);
     out->p999_us = percentile(op, 0.999);
     out->max_us = (double)op->max_ns / 1000.0;
+    out->latency_n = op->nhist;
     return 0;
 }
