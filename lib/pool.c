@@ -295,6 +295,15 @@ bool aw_pool_input_reacquire(void)
     return want != ((uintptr_t)f | 1);       /* never released: still ours */
 }
 
+bool aw_pool_call_abandoned(void)
+{
+    wslot *w = tl_slot;
+    if (!w) return false;
+    if (atomic_load_explicit(&w->p->stopping, memory_order_relaxed)) return true;
+    aw_future *f = atomic_load(&w->cur);
+    return f && atomic_load(&w->detached) == ((uintptr_t)f | 1);
+}
+
 /* Takes f back if it waits, in the queue or in a worker's batch (mu held). */
 static bool take_back(aw_pool *p, aw_future *f)
 {

@@ -36,7 +36,9 @@
  *   Unless the call has let go of its input (aw_pool_input_release, below):
  *   then the record fails with AW_ETIMEDOUT at once, the owner does not
  *   wait, and whatever the call later settles f with is its late
- *   completion.
+ *   completion (dropped). A call that can stop early (SQLite's progress
+ *   handler) asks aw_pool_call_abandoned() and gives up, which frees the
+ *   worker for the records queued behind it.
  */
 #ifndef AW_POOL_H
 #define AW_POOL_H
@@ -135,6 +137,14 @@ bool aw_pool_on_worker(const aw_pool *pool);
  * around execute and store_result; see adapters/mysql/pool.c. */
 void aw_pool_input_release(void);
 bool aw_pool_input_reacquire(void);
+
+/* For call, while it has let go of its input: true once nobody waits for
+ * its outcome any more -- its record timed out (abandoned), or the pool is
+ * closing -- so a call that can stop early should (SQLite: return non-zero
+ * from a progress handler). Then settle f as usual: aw_pool_input_reacquire
+ * tells a timed-out record (false) from a closing pool (true: fail f with
+ * AW_ECLOSED). Lock-free; false outside a pool's call. Worker thread. */
+bool aw_pool_call_abandoned(void);
 
 /* Stops the workers (as close does, if not done yet), disconnects them and
  * frees the pool. Accepts NULL. Called on one of pool's own workers (from

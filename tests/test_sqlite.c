@@ -2,6 +2,7 @@
  * file: results equal a plain sqlite3 query, rows, NULLs, embedded NULs,
  * and a test per configuration mistake that checks its sentence. */
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 #include "aw_test.h"
 #include "lookup.h"
@@ -426,7 +427,62 @@ static void sqlite_adapter_columns(void)
     aw_adapter_close(a);
 }
 
+static int64_t ms_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static int row_count(void *ctx, void *input, const aw_row *r, void **out)
+{
+    *out = NULL;
+    return 0;
+}
+
+/* Issue 17: a timeout holds for a record whose statement runs (SQLite
+ * interrupts it) and for the records queued behind it on the one worker:
+ * all three fail with AW_ETIMEDOUT at their deadline, not after the ~10 s
+ * each statement would take, and the count says 3. Closing interrupts the
+ * statement still running, so aw_op_free does not wait for it either. */
+static void sqlite_timeout_interrupts_statement(void)
+{
+    aw_lookup l = { .sql = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                           "WHERE x < ?) SELECT count(*) FROM c",
+                    .bind = bind_id, .row = row_count };
+    aw_sqlite_config sc = { .path = g_db, .threads = 1 };
+    aw_adapter *a = NULL;
+    char err[256];
+    ASSERT_EQ(aw_sqlite_open(&a, &sc, &l, err, sizeof err), 0);
+    if (!a) return;
+    rec_sink rs;
+    rec_sink_init(&rs, 8);
+    aw_sink sink = rec_sink_of(&rs, 1, 1);
+    aw_config cfg = { .mode = AW_UNORDERED, .capacity = 8, .timeout_ms = 100 };
+    aw_op *op = NULL;
+    ASSERT_EQ(aw_op_new(&op, &cfg, aw_adapter_function(a), &sink), 0);
+    int64_t t0 = ms_now();
+    for (intptr_t i = 0; i < 3; i++) ASSERT_EQ(aw_op_push(op, (void *)(intptr_t)50000000, 0), 0);
+    ASSERT_EQ(aw_op_drain(op), 0);
+    int64_t drained = ms_now() - t0;
+    aw_stats st;
+    aw_op_stats(op, &st);
+    aw_op_free(op);
+    int64_t freed = ms_now() - t0;
+    aw_adapter_close(a);
+    ASSERT_EQ(rec_count(&rs, 'x'), 3);
+    ASSERT_EQ(rec_count(&rs, 'e'), 0);
+    for (size_t i = 0; i < rs.len; i++) ASSERT_EQ(rs.ev[i].err, AW_ETIMEDOUT);
+    ASSERT_EQ(st.timed_out, 3);
+    ASSERT_EQ(st.failed, 3);
+    if (drained > 3000 || freed > 3000)
+        AW__FAIL("drain took %lld ms, free %lld ms: the statement was not interrupted",
+                 (long long)drained, (long long)freed);
+    rec_sink_fini(&rs);
+}
+
 CU_TestInfo aw_tests_sqlite[] = {
+    { "sqlite_timeout_interrupts_statement", sqlite_timeout_interrupts_statement },
     { "sqlite_adapter_columns", sqlite_adapter_columns },
     { "lookup_params_and_rows", lookup_params_and_rows },
     { "sqlite_matches_direct_query", sqlite_matches_direct_query },

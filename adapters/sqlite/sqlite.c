@@ -38,6 +38,13 @@ static void sq_disconnect(void *ctx, void *c)
     free(k);
 }
 
+/* The progress handler: non-zero interrupts the statement running. */
+static int sq_progress(void *arg)
+{
+    (void)arg;
+    return aw_pool_call_abandoned();
+}
+
 static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
 {
     sq_adapter *a = ctx;
@@ -54,6 +61,9 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
         return AW_ECONN;
     }
     if (a->cfg.busy_timeout_ms > 0) sqlite3_busy_timeout(k->db, a->cfg.busy_timeout_ms);
+    /* A statement whose record timed out (or whose pool is closing) stops
+     * within a few thousand VM steps instead of running to its end. */
+    sqlite3_progress_handler(k->db, 1000, sq_progress, NULL);
     if (a->cfg.on_connect) {
         char msg[200] = "";
         rc = a->cfg.on_connect(a->cfg.on_connect_ctx, k->db, msg, sizeof msg);
@@ -169,7 +179,16 @@ static int sq_call(void *ctx, void *conn, void *input, aw_future *f)
         aw_results_fail(k->res, l, f, AW_EQUERY, msg);
         return 0;
     }
+    /* The statement reads its own copy of the parameters, not input: let
+     * go of it while SQLite works, so a timeout fails the record at once
+     * (and the progress handler stops the statement). */
+    aw_pool_input_release();
     while ((rc = sqlite3_step(k->stmt)) == SQLITE_ROW) {
+        if (!aw_pool_input_reacquire()) {       /* timed out: input may be gone */
+            sqlite3_reset(k->stmt);
+            aw_results_fail(k->res, l, f, AW_ETIMEDOUT, NULL);
+            return 0;
+        }
         fill_row(k);
         int r = aw_results_add_row(k->res, l, input, k->row);
         if (r < 0) {
@@ -177,6 +196,16 @@ static int sq_call(void *ctx, void *conn, void *input, aw_future *f)
             aw_results_fail(k->res, l, f, r, "lookup row callback failed");
             return 0;
         }
+        aw_pool_input_release();
+    }
+    if (rc == SQLITE_INTERRUPT) {
+        /* Stopped by sq_progress: the record timed out (this failure is its
+         * late completion, dropped) or the pool is closing. */
+        bool closing = aw_pool_input_reacquire();
+        sqlite3_reset(k->stmt);
+        aw_results_fail(k->res, l, f, closing ? AW_ECLOSED : AW_ETIMEDOUT,
+                        closing ? "the pool closed during this record's lookup" : NULL);
+        return 0;
     }
     if (rc != SQLITE_DONE) {
         char msg[256];
