@@ -227,17 +227,14 @@ int en_csv_bind_keys(en_csv *c, char *err, size_t errlen)
     return 0;
 }
 
-int en_csv_write_header(en_csv *c, FILE *out, const char *const *names, int n)
+int en_csv_write_header(en_csv *c, en_buf *b, const char *const *names, int n)
 {
-    en_buf *b = &c->scratch;
-    b->len = 0;
     for (int i = 0; i < c->nhdr; i++)
         if ((i && en_buf_add(b, ",", 1)) || en_csv_quote(b, hname(c, i), c->hlen[i])) return -1;
     for (int i = 0; i < n; i++)
         if (en_buf_add(b, ",", 1) ||
             en_csv_quote(b, names[i], strlen(names[i]))) return -1;
-    if (en_buf_add(b, "\n", 1)) return -1;
-    return fwrite(b->p, 1, b->len, out) == b->len ? 0 : -1;
+    return en_buf_add(b, "\n", 1);
 }
 
 int en_csv_quote(en_buf *b, const char *s, size_t n)

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -143,8 +144,8 @@ bool en_csv_have_header(const en_csv *c);
 /* Resolves --key names against the header; on failure writes a sentence
  * (EN_EXIT_USAGE). Called once, after the header. */
 int  en_csv_bind_keys(en_csv *c, char *err, size_t errlen);
-/* Writes the output header: input columns then names[0..n). */
-int  en_csv_write_header(en_csv *c, FILE *out, const char *const *names, int n);
+/* Appends the output header to out: input columns then names[0..n). */
+int  en_csv_write_header(en_csv *c, en_buf *out, const char *const *names, int n);
 
 /* Appends s quoted as RFC 4180 requires (only when it must be). */
 int  en_csv_quote(en_buf *b, const char *s, size_t n);
@@ -163,14 +164,51 @@ int  en_json_line(en_json *j, const char *s, size_t n, uint64_t lineno);
 int  en_json_format(en_buf *b, const en_record *rec, const en_row *row,
                     const char *const *names, int ncols, char *err, size_t errlen);
 
+/* -------------------------------------------------- output and signals */
+
+/* Standard output, written in whole units with write(2) (output.c). */
+typedef struct en_unit { size_t end; uint64_t records; } en_unit;
+typedef struct en_out {
+    int       fd;
+    en_buf    buf;            /* formatted units not yet written */
+    en_unit  *units;          /* where each unit of buf ends, and its records */
+    size_t    nunits, ucap;
+    uint64_t  written;        /* output records whose bytes all were written */
+    uint64_t  lost;           /* output records not written: the output failed */
+    bool      failed;
+    int       err;            /* errno of the failure */
+} en_out;
+
+/* Closes a unit: the bytes appended to o->buf since the last unit, holding
+ * records output records (0 for the CSV header). 0, or -1 (ENOMEM). */
+int  en_out_unit(en_out *o, uint64_t records);
+/* Writes every unit. 0, or -1 once the output failed (o->err; what was
+ * not written is counted in o->lost, now and at every later call). After a
+ * second signal, stops at the end of the unit being written and exits. */
+int  en_out_flush(en_out *o);
+void en_out_free(en_out *o);
+
+void en_signals_install(void);           /* SIGINT, SIGTERM, SIGHUP */
+/* Blocks those signals in the calling thread (threads it creates inherit
+ * the mask), and restores the mask. */
+void en_signals_block(sigset_t *old);
+void en_signals_restore(const sigset_t *old);
+int  en_signal_first(void);               /* the first signal, or 0 */
+const char *en_signal_name(int sig);
+/* Ends the process with sig's default action (its status 128 + sig). */
+void en_signal_reraise(int sig) __attribute__((noreturn));
+
 /* ------------------------------------------------------------ progress */
 
 typedef struct en_counts {
     uint64_t in;              /* records read (malformed ones too) */
-    uint64_t out;             /* output records written */
+    uint64_t out;             /* output records written (en_out.written) */
     uint64_t failed;          /* records that failed (lookup or malformed) */
     uint64_t malformed;       /* of which malformed input */
-    uint64_t discarded;       /* in flight when a fatal error stopped the run */
+    uint64_t no_row;          /* --join inner: no row, so no output */
+    uint64_t discarded;       /* read but not finished when the run stopped */
+    uint64_t lost;            /* output records not written: output failed */
+    int      signal;          /* the signal that stopped the run, or 0 */
 } en_counts;
 
 int64_t en_now_us(void);

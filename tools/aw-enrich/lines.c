@@ -102,7 +102,8 @@ int en_lines_fill(en_lines *l)
             }
             return 0;
         }
-        if (errno == EINTR) continue;
+        if (errno == EINTR && !en_signal_first()) continue;
+        if (errno == EINTR) return -1;      /* a signal stops the run: say so */
         if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
         return -1;
     }

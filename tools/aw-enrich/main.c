@@ -9,6 +9,7 @@
  * The adapter's workers run the lookups (query.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -36,7 +37,8 @@ typedef struct en_ctx {
     size_t       qhead, qlen, qcap;
     bool         oom;
     en_record   *late;           /* timed out: the adapter may still read them */
-    en_buf       out;
+    en_out       out;            /* stdout, in whole records (output.c) */
+    bool         out_said;       /* the output failure was reported */
     en_counts    cnt;
     bool         stop;            /* fatal: stop now, discard what is in flight */
     bool         stop_input;      /* --on-error fail on a malformed line: drain, stop */
@@ -123,26 +125,28 @@ static void on_bad(void *ctx, uint64_t line, const char *msg)
  * EN_OUT_CHUNK, and whenever the input pauses (streaming). */
 #define EN_OUT_CHUNK (64 * 1024)
 
-/* Writes x->out to stdout (and with flush, fflush). 0, or -1 after saying
- * why and stopping the run. */
-static int out_flush(en_ctx *x, bool flush)
+/* Writes what x->out holds. 0, or -1 after saying why and stopping the run. */
+static int out_flush(en_ctx *x)
 {
-    if ((x->out.len && fwrite(x->out.p, 1, x->out.len, stdout) != x->out.len) ||
-        (flush && fflush(stdout))) {
-        if (!x->stop) say("cannot write the output: %s", strerror(errno));
-        x->stop = true;
-        set_exit(x, EN_EXIT_FATAL);
-        x->out.len = 0;
-        return -1;
-    }
-    x->out.len = 0;
-    return 0;
+    if (en_out_flush(&x->out) == 0) return 0;
+    if (!x->out_said) say("cannot write the output: %s", strerror(x->out.err));
+    x->out_said = true;
+    x->stop = true;
+    set_exit(x, EN_EXIT_FATAL);
+    return -1;
 }
 
+/* The record just formatted into x->out is complete: records output lines. */
 static void written(en_ctx *x, uint64_t records)
 {
-    x->cnt.out += records;
-    if (x->out.len >= EN_OUT_CHUNK) out_flush(x, false);
+    if (en_out_unit(&x->out, records)) {
+        if (!x->stop) say("out of memory");
+        x->out.buf.len = x->out.nunits ? x->out.units[x->out.nunits - 1].end : 0;
+        x->stop = true;
+        set_exit(x, EN_EXIT_FATAL);
+        return;
+    }
+    if (x->out.buf.len >= EN_OUT_CHUNK) out_flush(x);
 }
 
 /* Formats rec joined with rows[0..n) (n == 0: one record of empty result
@@ -150,7 +154,8 @@ static void written(en_ctx *x, uint64_t records)
 static int format(en_ctx *x, const en_record *rec, en_row *const *rows, size_t n,
                   char *err, size_t errlen)
 {
-    size_t mark = x->out.len;
+    en_buf *b = &x->out.buf;
+    size_t mark = b->len;
     size_t k = n ? n : 1;
     for (size_t i = 0; i < k; i++) {
         const en_row *row = n ? rows[i] : NULL;
@@ -159,17 +164,17 @@ static int format(en_ctx *x, const en_record *rec, en_row *const *rows, size_t n
             goto fail;
         }
         if (x->fmt == EN_FMT_CSV) {
-            if (en_csv_format(&x->out, rec, row, x->ncols)) {
+            if (en_csv_format(b, rec, row, x->ncols)) {
                 snprintf(err, errlen, "out of memory");
                 goto fail;
             }
-        } else if (en_json_format(&x->out, rec, row, x->names, x->ncols, err, errlen)) {
+        } else if (en_json_format(b, rec, row, x->names, x->ncols, err, errlen)) {
             goto fail;
         }
     }
     return 0;
 fail:
-    x->out.len = mark;      /* none of this record's output */
+    b->len = mark;          /* none of this record's output */
     return -1;
 }
 
@@ -203,7 +208,7 @@ static void sink_emit(void *ctx, void *input, void *const *results, size_t n, in
     if (!x->stop) {
         char err[256];
         if (n == 0 && x->o.join == EN_JOIN_INNER) {
-            /* joined away: no row */
+            x->cnt.no_row++;    /* joined away: no row */
         } else if (format(x, rec, rows, n, err, sizeof err)) {
             record_failed(x, rec, "cannot write the result", err);
         } else {
@@ -268,6 +273,7 @@ static void tick(en_ctx *x, bool force)
     x->next_progress_us = now + EN_PROGRESS_MS * 1000;
     aw_stats s;
     aw_op_stats(x->op, &s);
+    x->cnt.out = x->out.written;
     double secs = (double)(now - x->last_progress_us) / 1e6;
     en_progress(stderr, x->tty, &x->cnt, &s, secs > 0 ? (double)(x->cnt.in - x->last_in) / secs : 0);
     x->last_progress_us = now;
@@ -289,6 +295,7 @@ static int op_failed(en_ctx *x, int rc)
 static int fill_input(en_ctx *x)
 {
     if (en_lines_fill(&x->in) == 0) return 0;
+    if (errno == EINTR) return 0;      /* a signal: run() sees it */
     say("cannot read the input: %s", strerror(errno));
     x->stop = true;
     set_exit(x, EN_EXIT_FATAL);
@@ -309,7 +316,7 @@ static int wait_some(en_ctx *x, bool want_input)
     }
     if (inflight == 0) {
         /* Nothing to wait for but input: block in read. */
-        if (out_flush(x, true)) return -1;
+        if (out_flush(x)) return -1;
         return fill_input(x);
     }
     int64_t timer = aw_op_next_timer_ms(x->op);
@@ -318,7 +325,7 @@ static int wait_some(en_ctx *x, bool want_input)
     int n = poll(p, 2, 0);
     if (n == 0) {
         /* Idle: hand over what is written so far, then wait. */
-        if (out_flush(x, true)) return -1;
+        if (out_flush(x)) return -1;
         n = poll(p, 2, (int)tmo);
     }
     if (n < 0 && errno != EINTR) {
@@ -351,6 +358,7 @@ static void run(en_ctx *x)
 {
     bool eof = false;
     while (!x->stop) {
+        if (en_signal_first()) break;  /* stop reading; what is in flight finishes */
         tick(x, false);
         if (x->qlen) {
             en_record *r = x->q[x->qhead];
@@ -407,6 +415,7 @@ static int start_input(en_ctx *x, char *err, size_t errlen)
     x->fmt = x->o.format;
     if (x->fmt == EN_FMT_AUTO) {
         int ch = en_lines_peek(&x->in);
+        if (ch == -2 && errno == EINTR) return 0;      /* a signal: nothing read */
         if (ch == -2) {
             snprintf(err, errlen, "cannot read the input: %s", strerror(errno));
             return EN_EXIT_FATAL;
@@ -427,6 +436,7 @@ static int start_input(en_ctx *x, char *err, size_t errlen)
             if (en_csv_finish(x->csv)) return EN_EXIT_FATAL;
             if (!en_csv_have_header(x->csv)) return 0;  /* empty input */
         } else if (en_lines_fill(&x->in)) {
+            if (errno == EINTR) return 0;              /* a signal: stop */
             snprintf(err, errlen, "cannot read the input: %s", strerror(errno));
             return EN_EXIT_FATAL;
         }
@@ -434,8 +444,8 @@ static int start_input(en_ctx *x, char *err, size_t errlen)
     }
     int rc = en_csv_bind_keys(x->csv, err, errlen);
     if (rc) return rc;
-    if (en_csv_write_header(x->csv, stdout, x->names, x->ncols)) {
-        snprintf(err, errlen, "cannot write the output: %s", strerror(errno));
+    if (en_csv_write_header(x->csv, &x->out.buf, x->names, x->ncols) || en_out_unit(&x->out, 0)) {
+        snprintf(err, errlen, "out of memory");
         return EN_EXIT_FATAL;
     }
     return 0;
@@ -453,18 +463,35 @@ int main(int argc, char **argv)
         en_opts_free(&x->o);
         return rc;
     }
+    /* A closed stdin or stdout would be reused by the first file the
+     * adapter opens (read as input, or written over): refuse it first. */
+    if (fcntl(STDIN_FILENO, F_GETFD) < 0) {
+        say("cannot read the input: standard input is closed");
+        en_opts_free(&x->o);
+        return EN_EXIT_FATAL;
+    }
+    if (fcntl(STDOUT_FILENO, F_GETFD) < 0) {
+        say("cannot write the output: standard output is closed");
+        en_opts_free(&x->o);
+        return EN_EXIT_FATAL;
+    }
+    x->out.fd = STDOUT_FILENO;
+    en_signals_install();
     x->tty = isatty(STDERR_FILENO);
     x->progress = x->o.progress < 0 ? x->tty : x->o.progress;
-    static char outbuf[1 << 18];
-    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     x->start_us = en_now_us();
     x->next_progress_us = x->start_us + EN_PROGRESS_MS * 1000;
     x->last_progress_us = x->start_us;
 
     int code = 0;
-    /* The store: opens, prepares, checks -- configuration errors are 2. */
+    /* The store: opens, prepares, checks -- configuration errors are 2.
+     * Its threads start with our signals blocked: only this thread gets
+     * them (and a signal meanwhile waits until the mask is restored). */
+    sigset_t mask;
+    en_signals_block(&mask);
     rc = en_query_open(x->o.dsn, x->o.sql, x->o.nkeys, &x->ad, &x->names, &x->ncols,
                        err, sizeof err);
+    en_signals_restore(&mask);
     if (rc) { say("%s", err); code = rc; goto out; }
     if (en_lines_init(&x->in, STDIN_FILENO)) { say("out of memory"); code = EN_EXIT_FATAL; goto out; }
     rc = start_input(x, err, sizeof err);
@@ -496,17 +523,20 @@ out:;
         next = r->next;
         en_record_free(r);
     }
-    bool stopped = x->stop;
-    if (out_flush(x, true) && !stopped) code = EN_EXIT_FATAL;
-    if (x->op || x->cnt.in) {
+    if (out_flush(x)) code = EN_EXIT_FATAL;
+    x->cnt.out = x->out.written;
+    x->cnt.lost = x->out.lost;
+    x->cnt.signal = en_signal_first();
+    if (x->op || x->cnt.in || x->cnt.signal) {
         if (x->progress) en_progress_clear(stderr, x->tty);
         en_summary(stderr, &x->cnt, &st, en_now_us() - x->start_us);
     }
     en_csv_free(x->csv);
     en_json_free(x->json);
     en_lines_free(&x->in);
-    en_buf_free(&x->out);
+    en_out_free(&x->out);
     free(x->q);
     en_opts_free(&x->o);
+    if (x->cnt.signal) en_signal_reraise(x->cnt.signal);   /* 128 + the signal */
     return code;
 }

@@ -34,8 +34,15 @@ void en_summary(FILE *f, const en_counts *c, const aw_stats *s, int64_t wall_us)
     fprintf(f, "aw-enrich: %" PRIu64 " records in, %" PRIu64 " out, %" PRIu64 " failed",
             c->in, c->out, c->failed);
     if (c->malformed) fprintf(f, " (%" PRIu64 " malformed)", c->malformed);
+    if (c->no_row) fprintf(f, ", %" PRIu64 " without a row", c->no_row);
     fprintf(f, ", %" PRIu64 " retried, %" PRIu64 " timed out", s->retried, s->timed_out);
-    if (c->discarded) fprintf(f, ", %" PRIu64 " not written (stopped)", c->discarded);
-    fprintf(f, ", %.3f s wall, %.0f records/s, p99 %.2f ms\n",
+    if (c->discarded) fprintf(f, ", %" PRIu64 " not finished (stopped)", c->discarded);
+    if (c->lost) fprintf(f, ", %" PRIu64 " not written (output failed)", c->lost);
+    if (c->signal) fprintf(f, ", stopped by %s", en_signal_name(c->signal));
+    fprintf(f, ", %.3f s wall, %.0f records/s, p99 %.2f ms",
             secs, secs > 0 ? (double)c->in / secs : 0, s->p99_us / 1000.0);
+    uint64_t left = s->emitted + s->failed;
+    if (s->latency_n < left)
+        fprintf(f, " (sampled: %" PRIu64 " of %" PRIu64 " records)", s->latency_n, left);
+    fputc('\n', f);
 }
