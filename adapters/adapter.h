@@ -47,6 +47,14 @@ const char *aw_adapter_scheme(const aw_adapter *a);
  * arrives, and check its parameters against the SQL. */
 int aw_adapter_columns(const aw_adapter *a, const char *const **names, int *ncols, int *nparams);
 
+/* Copies uri into out (outlen bytes, NUL-terminated, truncated if need
+ * be) with its secrets hidden: the password of user:pass@ becomes ***, and
+ * so does the value of a password= (passwd=, pwd=, pass=) parameter:
+ * mysql://app:***@db/shop?password=***. Every message that repeats a URI
+ * goes through it -- the adapters' and aw-enrich's. Returns out ("" if out
+ * is NULL or outlen 0). Any thread. */
+const char *aw_uri_redact(const char *uri, char *out, size_t outlen);
+
 /* Stops the adapter and frees it. Accepts NULL. */
 void aw_adapter_close(aw_adapter *a);
 

@@ -46,8 +46,11 @@ int aw_adapter_open(aw_adapter **out, const char *uri, const aw_lookup *lookup,
                         "build lacks: install libmariadb-dev and rebuild");
 #endif
     else
+    {
+        char shown[512];
         aw__adapter_err(err, errlen, AW_ECONFIG, "unknown scheme '%s' in '%s' (known: %s)",
-                        u.scheme, uri, KNOWN_SCHEMES);
+                        u.scheme, aw_uri_redact(uri, shown, sizeof shown), KNOWN_SCHEMES);
+    }
     aw__uri_free(&u);
     return rc;
 }

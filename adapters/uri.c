@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "adapter_int.h"
 
 int aw__adapter_err(char *err, size_t errlen, int code, const char *fmt, ...)
@@ -42,8 +43,67 @@ static bool decode(char *s)
     return true;
 }
 
+/* Appends n bytes of s to out at *w, keeping room for the NUL. */
+static void put(char *out, size_t outlen, size_t *w, const char *s, size_t n)
+{
+    if (*w + 1 >= outlen) return;
+    if (n > outlen - 1 - *w) n = outlen - 1 - *w;
+    memcpy(out + *w, s, n);
+    *w += n;
+    out[*w] = 0;
+}
+
+static bool secret_key(const char *k, size_t n)
+{
+    static const char *const keys[] = { "password", "passwd", "pwd", "pass" };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strlen(keys[i]) == n && !strncasecmp(k, keys[i], n)) return true;
+    return false;
+}
+
+const char *aw_uri_redact(const char *uri, char *out, size_t outlen)
+{
+    if (!out || !outlen) return "";
+    out[0] = 0;
+    if (!uri) return out;
+    size_t w = 0, len = strlen(uri);
+    const char *q = strchr(uri, '?'), *end = q ? q : uri + len;
+    const char *auth = strstr(uri, "//");
+    const char *p = uri;
+    if (auth && auth < end) {
+        auth += 2;
+        const char *at = NULL;
+        for (const char *c = auth; c < end; c++) if (*c == '@') at = c;   /* the last one */
+        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        if (colon) {
+            put(out, outlen, &w, uri, (size_t)(colon + 1 - uri));
+            put(out, outlen, &w, "***", 3);
+            p = at;
+        }
+    }
+    put(out, outlen, &w, p, (size_t)(end - p));
+    if (!q) return out;
+    put(out, outlen, &w, "?", 1);
+    for (const char *k = q + 1; *k;) {
+        const char *amp = strchr(k, '&'), *pe = amp ? amp : k + strlen(k);
+        const char *eq = memchr(k, '=', (size_t)(pe - k));
+        if (eq && secret_key(k, (size_t)(eq - k))) {
+            put(out, outlen, &w, k, (size_t)(eq + 1 - k));
+            put(out, outlen, &w, "***", 3);
+        } else {
+            put(out, outlen, &w, k, (size_t)(pe - k));
+        }
+        if (!amp) break;
+        put(out, outlen, &w, "&", 1);
+        k = amp + 1;
+    }
+    return out;
+}
+
 int aw__uri_parse(aw_uri *u, const char *uri, char *err, size_t errlen)
 {
+    char shown[512];                  /* the URI as messages may repeat it */
+    aw_uri_redact(uri, shown, sizeof shown);
     memset(u, 0, sizeof *u);
     const char *colon = strchr(uri, ':');
     size_t slen = colon ? (size_t)(colon - uri) : 0;
@@ -52,7 +112,7 @@ int aw__uri_parse(aw_uri *u, const char *uri, char *err, size_t errlen)
     if (slen == 0)
         return aw__adapter_err(err, errlen, AW_ECONFIG,
                                "'%s' has no scheme (expected e.g. sqlite:file.db or "
-                               "mysql://user@host/db)", uri);
+                               "mysql://user@host/db)", shown);
     if (!(u->buf = strdup(uri))) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
     char *s = u->buf;
     s[slen] = 0;
@@ -86,7 +146,7 @@ int aw__uri_parse(aw_uri *u, const char *uri, char *err, size_t errlen)
             long port = strtol(pc + 1, &end, 10);
             if (*end || port <= 0 || port > 65535 || errno) {
                 aw__uri_free(u);
-                return aw__adapter_err(err, errlen, AW_ECONFIG, "bad port '%s' in '%s'", pc + 1, uri);
+                return aw__adapter_err(err, errlen, AW_ECONFIG, "bad port '%s' in '%s'", pc + 1, shown);
             }
             u->port = (int)port;
         }
@@ -99,15 +159,22 @@ int aw__uri_parse(aw_uri *u, const char *uri, char *err, size_t errlen)
         if (amp) *amp = 0;
         char *eq = strchr(q, '=');
         if (!eq || eq == q) {
-            aw__adapter_err(err, errlen, AW_ECONFIG, "parameter '%s' in '%s' is not key=value", q, uri);
+            aw__adapter_err(err, errlen, AW_ECONFIG, "parameter '%s' in '%s' is not key=value", q, shown);
             aw__uri_free(u);
             return AW_ECONFIG;
         }
         *eq = 0;
         if (u->nparams == AW_URI_MAX_PARAMS) {
             aw__uri_free(u);
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "too many parameters in '%s'", uri);
+            return aw__adapter_err(err, errlen, AW_ECONFIG, "too many parameters in '%s'", shown);
         }
+        for (int i = 0; i < u->nparams; i++)
+            if (!strcmp(u->key[i], q)) {
+                aw__adapter_err(err, errlen, AW_ECONFIG, "parameter '%s' is given twice in '%s' "
+                                "(give it once)", q, shown);
+                aw__uri_free(u);
+                return AW_ECONFIG;
+            }
         u->key[u->nparams] = q;
         u->val[u->nparams] = eq + 1;
         if (!decode(eq + 1)) {
@@ -121,7 +188,7 @@ int aw__uri_parse(aw_uri *u, const char *uri, char *err, size_t errlen)
     for (size_t i = 0; i < 4; i++)
         if (parts[i] && !decode(parts[i])) {
             aw__uri_free(u);
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "bad %%-escape in '%s'", uri);
+            return aw__adapter_err(err, errlen, AW_ECONFIG, "bad %%-escape in '%s'", shown);
         }
     return 0;
 }

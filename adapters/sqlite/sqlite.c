@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "../adapter_int.h"
 #include "pool.h"
@@ -51,6 +52,12 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
     sq_conn *k = calloc(1, sizeof *k);
     if (!k) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
     int flags = SQLITE_OPEN_NOMUTEX | (a->cfg.readwrite ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY);
+    struct stat st;
+    if (stat(a->path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        free(k);
+        return aw__adapter_err(err, errlen, AW_ECONN, "cannot open SQLite database '%s': it is a "
+                               "directory, not a database file", a->path);
+    }
     int rc = sqlite3_open_v2(a->path, &k->db, flags, NULL);
     if (rc != SQLITE_OK) {
         bool missing = access(a->path, F_OK) != 0 && errno == ENOENT;
@@ -88,10 +95,10 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
     while (tail && (*tail == ' ' || *tail == '\t' || *tail == '\n' || *tail == '\r' || *tail == ';'))
         tail++;
     if (tail && *tail) {
-        aw__adapter_err(err, errlen, AW_ECONFIG, "SQL holds more than one statement; a lookup "
+        aw__adapter_err(err, errlen, AW_EQUERY, "SQL holds more than one statement; a lookup "
                         "runs exactly one (extra: %.60s)", tail);
         sq_disconnect(ctx, k);
-        return AW_ECONFIG;
+        return AW_EQUERY;
     }
     if (!a->cfg.readwrite && !sqlite3_stmt_readonly(k->stmt)) {
         aw__adapter_err(err, errlen, AW_ECONFIG, "SQL writes to the database but the adapter opens "

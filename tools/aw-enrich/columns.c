@@ -27,10 +27,12 @@ int en_query_open(const char *dsn, const char *sql, int nkeys, aw_adapter **ad,
         sqlite3_config(SQLITE_CONFIG_MMAP_SIZE, (sqlite3_int64)1 << 30, (sqlite3_int64)-1);
     int rc = aw_adapter_open(ad, dsn, &g_lookup, msg, sizeof msg);
     if (rc) {
+        char shown[512];
+        aw_uri_redact(dsn, shown, sizeof shown);
         if (rc == AW_EQUERY)
             snprintf(err, errlen, "--sql: %s", msg[0] ? msg : aw_strerror(rc));
         else
-            snprintf(err, errlen, "--dsn '%s': %s", dsn, msg[0] ? msg : aw_strerror(rc));
+            snprintf(err, errlen, "--dsn '%s': %s", shown, msg[0] ? msg : aw_strerror(rc));
         /* A DSN that does not open (also: cannot connect) or SQL that does
          * not prepare is a configuration mistake. */
         return rc == AW_ENOMEM ? EN_EXIT_FATAL : EN_EXIT_USAGE;
@@ -60,6 +62,14 @@ int en_query_open(const char *dsn, const char *sql, int nkeys, aw_adapter **ad,
                  nparams, nparams == 1 ? "" : "s", nkeys, nkeys == 1 ? "was" : "were");
         goto fail;
     }
+    for (int i = 0; i < *ncols; i++)
+        for (int j = 0; j < i; j++)
+            if (!strcmp(nm[i], nm[j])) {
+                /* JSON would keep one of them, CSV would have two equal names. */
+                snprintf(err, errlen, "--sql returns two columns named '%s' (columns %d and %d); "
+                         "give one another name with AS", nm[i], j + 1, i + 1);
+                goto fail;
+            }
     if (*ncols == 0) {
         snprintf(err, errlen, "--sql returns no columns; it must be a query (SELECT ...)");
         goto fail;

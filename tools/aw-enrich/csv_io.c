@@ -1,6 +1,7 @@
 /* csv_io.c -- CSV records in (libcsv, strict RFC 4180) and out. */
 #include <csv.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -262,6 +263,7 @@ int en_csv_quote(en_buf *b, const char *s, size_t n)
 /* Text for a number the way SQLite writes one ("%!.15g": 2.0, 1.0e+20). */
 static size_t real_text(double d, char *out, size_t cap)
 {
+    if (isinf(d)) return (size_t)snprintf(out, cap, "%s", d < 0 ? "-Inf" : "Inf");   /* as SQLite */
     int n = snprintf(out, cap, "%.15g", d);
     if (n < 0 || (size_t)n >= cap - 3) return n < 0 ? 0 : (size_t)n;
     if (strpbrk(out, ".ni")) return (size_t)n;          /* has a point, nan, inf */

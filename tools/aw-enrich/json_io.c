@@ -53,7 +53,8 @@ int en_json_line(en_json *j, const char *s, size_t n, uint64_t lineno)
     if (is_blank(s, n)) return 0;        /* no record on an empty line */
     json_error_t e;
     char msg[300];
-    json_t *obj = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+    /* A key given twice would silently keep its last value: malformed. */
+    json_t *obj = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &e);
     if (!obj) {
         if (json_error_code(&e) == json_error_out_of_memory) return -1;
         snprintf(msg, sizeof msg, "invalid JSON at column %d: %s", e.column, e.text);
