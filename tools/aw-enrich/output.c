@@ -9,7 +9,8 @@
  * SIGINT, SIGTERM and SIGHUP: the first one is recorded (en_signal_first)
  * and the main loop stops reading, lets what is in flight finish or time
  * out, writes it and prints the summary, then re-raises the signal for its
- * conventional status (130, 143, 129). A second one exits at once: at
+ * conventional status (130, 143, 129). A second one (another signal, or
+ * the same one 100 ms or more later) exits at once: at
  * once if no write is under way, else as soon as the write reaches the end
  * of the record it is in -- never in the middle of one. */
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "enrich.h"
@@ -36,9 +38,21 @@ static void die_now(int sig)
     raise(sig);        /* from the handler: delivered as it returns */
 }
 
+static int64_t g_first_ns;               /* when the first came (handler only) */
+
+static int64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);     /* async-signal-safe */
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
 static void on_signal(int sig)
 {
-    if (!g_first) { g_first = sig; return; }
+    if (!g_first) { g_first = sig; g_first_ns = mono_ns(); return; }
+    /* The same signal again within 100 ms is the same request: timeout(1)
+     * and terminals signal both the process and its process group. */
+    if (sig == g_first && mono_ns() - g_first_ns < 100000000) return;
     if (g_writing) { g_urgent = sig; return; }   /* en_out_flush ends the record */
     die_now(sig);
 }
@@ -49,6 +63,8 @@ void en_signals_install(void)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof g_sigs / sizeof g_sigs[0]; i++)
+        sigaddset(&sa.sa_mask, g_sigs[i]);   /* one handler at a time */
     sa.sa_flags = 0;                  /* no SA_RESTART: read and poll return EINTR */
     for (size_t i = 0; i < sizeof g_sigs / sizeof g_sigs[0]; i++) {
         struct sigaction old;
