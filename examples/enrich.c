@@ -20,9 +20,14 @@
  * Usage: enrich --input orders.csv --customers customers.db --output out.db
  *               [--every K] [--threads T] [--capacity C] [--watermark-every W]
  *               [--unordered] [--quiet]
- * Exit status: 0 when all input is processed and committed, 1 on error. */
+ * Exit status: 0 when all input is processed and committed, 1 on error.
+ * SIGINT, SIGTERM, SIGHUP: stops reading, commits (the rows emitted, the
+ * offset and the records still in flight, as at any commit), then dies of
+ * the signal (status 130, 143, 129); a second signal kills it at once,
+ * which is as safe as kill -9 (the open transaction rolls back). */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +57,26 @@ typedef struct pipeline {
     long emitted, commits, restored;
     int failed;
 } pipeline;
+
+static volatile sig_atomic_t g_signal;    /* the first SIGINT/TERM/HUP */
+
+static void on_signal(int sig)
+{
+    g_signal = sig;
+    signal(sig, SIG_DFL);     /* a second one kills at once */
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
 
 /* ------------------------------------------------------------ the codec */
 
@@ -318,7 +343,7 @@ static int run(pipeline *p, FILE *in)
             goto out;
         }
     }
-    while ((n = getline(&line, &cap, in)) > 0) {
+    while (!g_signal && (n = getline(&line, &cap, in)) > 0) {
         order *o = malloc(sizeof *o);
         if (!o || parse(line, o)) {
             fprintf(stderr, "enrich: %s line %" PRIu64 ": %s\n", opt.input, p->line + 2,
@@ -342,6 +367,10 @@ static int run(pipeline *p, FILE *in)
             since = 0;
             if (commit(p)) goto out;
         }
+    }
+    if (g_signal) {                        /* stop here: commit what we have */
+        rc = commit(p);
+        goto out;
     }
     if (ferror(in)) {
         fprintf(stderr, "enrich: %s: %s\n", opt.input, strerror(errno));
@@ -391,6 +420,7 @@ int main(int argc, char **argv)
     }
     if (!opt.input || !opt.customers || !opt.output) return usage();
 
+    catch_signals();
     pipeline p = { 0 };
     aw_adapter *ad = NULL;
     FILE *in = NULL;
@@ -437,5 +467,6 @@ out:
     sqlite3_finalize(p.save);
     sqlite3_close(p.db);                   /* an open transaction rolls back */
     free(p.ckpt);
+    if (g_signal) raise(g_signal);         /* SIG_DFL now: 128 + the signal */
     return status;
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tests/crash_test.sh -- exactly once under kill -9 (make test-crash).
-# Runs examples/enrich on N orders (default 200 000), kills it with SIGKILL
-# at K random moments (default 20), restarting it each time, then lets it
+# Runs examples/enrich on N orders (default 200 000), kills it at K random
+# moments (default 20) -- in turn with SIGKILL, SIGINT, SIGTERM and SIGHUP
+# (the last three: enrich commits and dies of the signal) -- restarting it
+# each time, then lets it
 # finish, and checks with the sqlite3 CLI that the output holds every order
 # exactly once, with its customer's name and city, in input order (ordered
 # mode), every watermark exactly once, nothing left in flight, and no
@@ -74,20 +76,20 @@ ok "uninterrupted run: $records orders in $span ms"
 # ------------------------------------------------------------ the kills
 max_delay=$(( span / 20 > 2 ? span / 20 : 2 ))
 killed=0 early=0 prefix_bad=0 last_rows=0 progress=""
+sigs=(KILL INT TERM HUP) codes=(137 130 143 129)
 for k in $(seq 1 "$kills"); do
+    sig=${sigs[k % 4]} want=${codes[k % 4]}
     if [ $SECONDS -gt "$LIMIT" ]; then bad "time limit" "over $LIMIT s after $k kills"; finish; fi
     delay=$(( 1 + (RANDOM * 32768 + RANDOM) % max_delay ))
     "$BIN" "${flags[@]}" --output out.db 2>> runs.err &   # no timeout(1): kill enrich itself
     pid=$!
     sleep "$(awk -v d="$delay" 'BEGIN { printf "%.3f", d / 1000 }')"
-    kill -9 "$pid" 2> /dev/null
+    kill -s "$sig" "$pid" 2> /dev/null
     { wait "$pid"; } 2> /dev/null
     rc=$?
-    case $rc in
-        137) killed=$((killed + 1)) ;;
-        0) early=$((early + 1)) ;;
-        *) bad "run $k" "exit $rc: $(tail -c 400 runs.err)"; finish ;;
-    esac
+    if [ "$rc" -eq "$want" ]; then killed=$((killed + 1))
+    elif [ "$rc" -eq 0 ]; then early=$((early + 1))
+    else bad "run $k" "SIG$sig: exit $rc, wanted $want: $(tail -c 400 runs.err)"; finish; fi
     # What is committed must be a gap-free prefix: order ids 1..rows (in
     # order: seq = order id), or in unordered mode rows distinct ids.
     if [ "$mode" = ordered ]; then
@@ -97,10 +99,10 @@ for k in $(seq 1 "$kills"); do
     fi
     read -r rows wrong < <(sqlite3 -separator ' ' out.db "$q" 2> /dev/null || echo "0 0")
     [ "${wrong:-0}" -ne 0 ] && prefix_bad=$((prefix_bad + 1))
-    progress="$progress ${delay}ms:$rows"
+    progress="$progress $sig@${delay}ms:$rows"
     last_rows=$rows
 done
-echo "kills (delay:committed rows):$progress"
+echo "kills (signal@delay:committed rows):$progress"
 if [ "$killed" -eq "$kills" ]; then ok "$killed kills landed on a running process"
 elif [ $((killed + early)) -eq "$kills" ] && [ "$killed" -gt 0 ]; then
     ok "$killed kills landed mid-run, $early runs had already finished"
