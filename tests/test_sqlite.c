@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "aw_test.h"
+#include "adapter.h"
 #include "lookup.h"
 #include "sqlite/sqlite.h"
 
@@ -481,7 +482,33 @@ static void sqlite_timeout_interrupts_statement(void)
     rec_sink_fini(&rs);
 }
 
+/* Issue 17: one redaction for every message that repeats a URI. */
+static void uri_redact_hides_secrets(void)
+{
+    char out[256];
+    ASSERT_STR_CONTAINS(aw_uri_redact("mysql://app:S3cret@db:3306/shop?strategy=pool", out, sizeof out),
+                        "mysql://app:***@db:3306/shop?strategy=pool");
+    ASSERT_TRUE(strstr(out, "S3cret") == NULL);
+    ASSERT_STR_CONTAINS(aw_uri_redact("mysql://a:p@ss@h/d?Password=x&threads=2&pwd=y", out, sizeof out),
+                        "mysql://a:***@h/d?Password=***&threads=2&pwd=***");
+    ASSERT_STR_CONTAINS(aw_uri_redact("mysql://app@h/d?password_env=PW", out, sizeof out),
+                        "mysql://app@h/d?password_env=PW");
+    ASSERT_STR_CONTAINS(aw_uri_redact("sqlite:db.sqlite?threads=4", out, sizeof out), "sqlite:db.sqlite?threads=4");
+    aw_uri_redact("mysql://app:S3cret@db/shop", out, 12);       /* truncated, still hidden */
+    ASSERT_TRUE(strstr(out, "S3c") == NULL && strlen(out) == 11);
+    /* The adapters' own messages go through it. */
+    aw_lookup l = { .sql = "SELECT 1", .bind = bind_id, .row = row_cust };
+    aw_adapter *a = NULL;
+    char err[256];
+    ASSERT_EQ(aw_adapter_open(&a, "nosuch://app:S3cret@h/d", &l, err, sizeof err), AW_ECONFIG);
+    ASSERT_STR_CONTAINS(err, "nosuch://app:***@h/d");
+    ASSERT_EQ(aw_adapter_open(&a, "sqlite:x.db?password=S3cret&password=S3cret", &l, err, sizeof err), AW_ECONFIG);
+    ASSERT_STR_CONTAINS(err, "given twice");
+    ASSERT_TRUE(strstr(err, "S3cret") == NULL);
+}
+
 CU_TestInfo aw_tests_sqlite[] = {
+    { "uri_redact_hides_secrets", uri_redact_hides_secrets },
     { "sqlite_timeout_interrupts_statement", sqlite_timeout_interrupts_statement },
     { "sqlite_adapter_columns", sqlite_adapter_columns },
     { "lookup_params_and_rows", lookup_params_and_rows },
