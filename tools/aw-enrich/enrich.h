@@ -114,7 +114,8 @@ void en_lines_free(en_lines *l);
 /* 1: *line and *len give the next line (its '\n' included, if it has one); 0: no
  * complete line buffered, call en_lines_fill; -1: end of input. */
 int  en_lines_next(en_lines *l, const char **line, size_t *len);
-/* Reads once from fd (blocks if nothing is there). 0, or -1 with errno. */
+/* Reads once from fd (blocks if nothing is there). 0, or -1 with errno
+ * (EINTR once a signal stops the run: en_signal_first). */
 int  en_lines_fill(en_lines *l);
 /* The first byte that is not white space (peeking; reads as needed), or -1
  * for an empty input. Used to sniff the format. -2 on a read error. */

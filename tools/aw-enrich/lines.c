@@ -73,6 +73,7 @@ int en_lines_next(en_lines *l, const char **line, size_t *len)
 int en_lines_fill(en_lines *l)
 {
     if (l->eof) return 0;
+    if (en_signal_first()) { errno = EINTR; return -1; }   /* stopped: read no more */
     if (l->start > 0 && l->start == l->end) l->start = l->end = 0;
     if (l->cap - l->end < EN_READ_CHUNK) {
         /* Move the partial line to the front, or grow for a long line. */
