@@ -9,7 +9,7 @@ _Thread_local aw_op *aw__owner;
 
 /* One more chunk of futures on the free list: as many as exist already
  * (at least AW__CHUNK_MIN), so growth is geometric and rare. */
-static int futures_grow(aw_op *op)
+__attribute__((noinline)) static int futures_grow(aw_op *op)
 {
     size_t n = op->nfuts < AW__CHUNK_MIN ? AW__CHUNK_MIN : op->nfuts;
     if (op->nfuts >= op->cfg.capacity)

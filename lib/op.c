@@ -266,7 +266,7 @@ static bool on_timeout(aw_op *op, aw__slot *s)
 
 /* Fires due timers, earliest first (a retry before a timeout at the same
  * instant). Returns true if any fired. */
-static bool run_timers(aw_op *op)
+__attribute__((noinline)) static bool run_timers(aw_op *op)
 {
     bool fired = false;
     aw__slot *done = NULL, **last = &done;   /* timed out, in deadline order */
@@ -318,7 +318,7 @@ void aw__process(aw_op *op)
             }
             continue;
         }
-        if (op->failed || op->in_free || !run_timers(op)) return;
+        if (op->failed || op->in_free || !(op->thead || op->nheap) || !run_timers(op)) return;
     }
 }
 
