@@ -221,9 +221,8 @@ static void handle(aw_op *op, aw_future *f)
 
 /* s's time ran out. Returns true if s timed out here and waits in S_DONE
  * for the caller to make it ready: run_timers lets every record due at
- * this instant time out (and the adapter take back those still queued)
- * before any leaves, so what times out does not depend on how fast the
- * sink is or how fast a freed worker picks the next queued record. */
+ * this instant time out before any leaves, so what times out does not
+ * depend on how fast the sink is. */
 static bool on_timeout(aw_op *op, aw__slot *s)
 {
     aw__tlist_del(op, s);
@@ -279,10 +278,24 @@ __attribute__((noinline)) static bool run_timers(aw_op *op)
             op->retried++;
             invoke_slot(op, r);
         } else if (tdue) {
-            if (on_timeout(op, t)) {
-                t->tnext = NULL;             /* out of the timeout list: free link */
-                *last = t;
-                last = &t->tnext;
+            /* Every record due now (and before the next retry), last one
+             * first: an adapter takes back the records still queued before
+             * it abandons the one running ahead of them, whose freed worker
+             * would otherwise start the next queued one meanwhile. */
+            aw__slot *end = t, *batch = NULL;
+            while (end->tnext && end->tnext->deadline <= op->now &&
+                   !(rdue && r->due <= end->tnext->deadline))
+                end = end->tnext;
+            for (aw__slot *s = end, *prev; s && !op->failed; s = s == t ? NULL : prev) {
+                prev = s->tprev;             /* s leaves the list; prev stays */
+                if (on_timeout(op, s)) {
+                    s->tnext = batch;        /* out of the timeout list: free link */
+                    batch = s;
+                }
+            }
+            for (; batch; batch = batch->tnext) {   /* in deadline order */
+                *last = batch;
+                last = &batch->tnext;
             }
         } else {
             break;
