@@ -114,7 +114,6 @@ static void abort_call(myc *x)
     if (fd >= 0) shutdown(fd, SHUT_RDWR);
     for (int i = 0; i < 64 && x->waiting; i++) {
         x->waiting = resume(x, MYSQL_WAIT_READ | MYSQL_WAIT_WRITE | MYSQL_WAIT_TIMEOUT);
-        if (x->state == S_DOWN || x->state == S_IDLE) x->waiting = 0;
     }
 }
 
