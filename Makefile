@@ -41,7 +41,7 @@ ADAPTER_DIRS = sqlite
 # Optional adapters, folder=pkg-config module: each is built (its folder's
 # .c files, -DAW_HAVE_<FOLDER>, its client's flags) when its client library
 # is installed. HAVE lists the ones found; <FOLDER>_OK is yes for each.
-OPT_ADAPTERS = mysql=libmariadb
+OPT_ADAPTERS = mysql=libmariadb postgres=libpq
 define opt_adapter
 ifeq ($$(shell $$(PKG_CONFIG) --exists $(2) 2>/dev/null && echo yes),yes)
   HAVE         += $(1)
@@ -127,7 +127,7 @@ $(PC): lib/asyncwait.h $(PC_STAMP)
 	    '$(PREFIX)' '$(VERSION)' '$(PC_PRIVATE)' > $@
 
 deps:
-	scripts/deps.sh build mysql
+	scripts/deps.sh build mysql postgres
 
 # The README's test command: installs missing packages, builds, runs every
 # suite. TESTS=suite[,suite] runs a subset. A sub-make runs the suites
@@ -142,8 +142,12 @@ test: deps
 MYSQL_ROWS ?= 100000
 NEED_SERVER = $(if $(TESTS),$(findstring mysql,$(TESTS)),all)
 WITH_SERVER = $(if $(NEED_SERVER),tests/mariadb.sh run -n $(MYSQL_ROWS))
+# The postgres suites likewise inside tests/postgres.sh run (AW_PG_*).
+PG_ROWS ?= 100000
+NEED_PG = $(if $(TESTS),$(findstring postgres,$(TESTS)),all)
+WITH_PG = $(if $(NEED_PG),$(if $(POSTGRES_OK),tests/postgres.sh run -n $(PG_ROWS)))
 test-run: $(TEST_BIN)
-	$(WITH_SERVER) $(TEST_BIN) $(TESTS)
+	$(WITH_SERVER) $(WITH_PG) $(TEST_BIN) $(TESTS)
 ifneq ($(wildcard tools/aw-enrich/main.c),)
 	$(if $(TESTS),,$(MAKE) test-enrich)
 	$(if $(TESTS),,$(if $(filter yes,$(MYSQL_OK)),$(MAKE) test-enrich-mysql))
