@@ -253,9 +253,20 @@ void pg__errmsg(PGconn *conn, const PGresult *r, char *buf, size_t n)
 
 /* -------------------------------------------------------------- statements */
 
+static void quiet(void *arg, const char *message) { (void)arg; (void)message; }
+
+void pg__quiet(PGconn *conn)
+{
+    /* libpq prints server notices (and "terminating connection due to
+     * administrator command") on stderr by default: a library must not. */
+    if (conn) PQsetNoticeProcessor(conn, quiet, NULL);
+}
+
 PGconn *pg__connect_blocking(const pg_cfg *c)
 {
-    return PQconnectdbParams((const char *const *)c->kw, (const char *const *)c->val, 0);
+    PGconn *conn = PQconnectdbParams((const char *const *)c->kw, (const char *const *)c->val, 0);
+    pg__quiet(conn);
+    return conn;
 }
 
 void pg__stmt_free(pg_stmt *s)

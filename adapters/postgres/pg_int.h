@@ -88,6 +88,9 @@ int pg__classify(PGconn *conn, const PGresult *r);
 /* "postgres: <server's words>" for a failed result (or the connection). */
 void pg__errmsg(PGconn *conn, const PGresult *r, char *buf, size_t n);
 
+/* Silences libpq's notice printing on conn (NULL is fine). */
+void pg__quiet(PGconn *conn);
+
 /* Connect (blocking, libpq's connect_timeout); NULL only on ENOMEM. */
 PGconn *pg__connect_blocking(const pg_cfg *c);
 
