@@ -587,7 +587,7 @@ static void postgres_config_mistakes(void)
         getsockname(lfd, (struct sockaddr *)&sa, &sl);
         snprintf(uri, sizeof uri, "postgres://%s@127.0.0.1:%d/%s?strategy=%s&connect_timeout=2", pt.user,
                  ntohs(sa.sin_port), pt.db, st[i]);
-        snprintf(words, sizeof words, "cannot reach a server at 127.0.0.1:%d", ntohs(sa.sin_port));
+        snprintf(words, sizeof words, "127.0.0.1:%d", ntohs(sa.sin_port));
         double t0 = now_s();
         expect_open(uri, AW_ECONN, words);
         ASSERT_TRUE(now_s() - t0 < 6.0);
