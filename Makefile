@@ -60,6 +60,8 @@ LIBS       += -lpthread -lm
 # Programs built only with an optional adapter.
 MYSQL_EXAMPLES = $(if $(MYSQL_OK),$(patsubst examples/%.c,$(BUILD)/examples/%,\
                    $(wildcard examples/delay_proxy.c examples/throughput_mysql.c)))
+PG_EXAMPLES = $(if $(POSTGRES_OK),$(patsubst examples/%.c,$(BUILD)/examples/%,\
+                   $(wildcard examples/delay_proxy.c examples/throughput_pg.c)))
 ALL_CFLAGS  = $(WARN) $(DEFS) $(INCS) $(CFLAGS) $(SANFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
@@ -112,7 +114,7 @@ $(LIB): $(LIB_OBJ) $(CONFIG)
 
 # A static pattern rule: the example objects are named targets, not
 # intermediates, so a missing one is rebuilt.
-ALL_EXAMPLES = $(EXAMPLES) $(MYSQL_EXAMPLES)
+ALL_EXAMPLES = $(sort $(EXAMPLES) $(MYSQL_EXAMPLES) $(PG_EXAMPLES))
 $(ALL_EXAMPLES): $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $< $(LIB) $(LIBS) -o $@
@@ -318,3 +320,26 @@ demo-mysql:
 	tests/mariadb.sh run -n $(DEMO_MYSQL_ROWS) $(BUILD)/examples/throughput_mysql \
 	    --proxy $(BUILD)/examples/delay_proxy $(DEMO_MYSQL_ARGS)
 
+
+# ------------------------------------------------------------- PostgreSQL
+# The PostgreSQL adapter (adapters/postgres) is built when libpq-dev is
+# installed (scripts/deps.sh postgres); postgres:// and postgresql:// then
+# open through aw_adapter_open. make test runs its suites (postgres,
+# postgres_fault) inside tests/postgres.sh run; make demo-pg runs the
+# comparison (examples/throughput_pg.c): sync vs pool vs native pipelined
+# vs pgbench, RTT 0 / 0.5 / 2 ms. DEMO_PG_ARGS=--quick for a shorter run.
+ifeq ($(POSTGRES_OK),yes)
+examples: $(PG_EXAMPLES)
+endif
+.PHONY: test-postgres demo-pg
+DEMO_PG_ROWS ?= 1000000
+
+test-postgres:
+	scripts/deps.sh build postgres
+	$(MAKE) test-run TESTS=postgres,postgres_fault
+
+demo-pg:
+	scripts/deps.sh build demo postgres
+	$(MAKE) $(BUILD)/examples/throughput_pg $(BUILD)/examples/delay_proxy
+	tests/postgres.sh run -n $(DEMO_PG_ROWS) $(BUILD)/examples/throughput_pg \
+	    --proxy $(BUILD)/examples/delay_proxy $(DEMO_PG_ARGS)
