@@ -153,6 +153,7 @@ test-run: $(TEST_BIN)
 ifneq ($(wildcard tools/aw-enrich/main.c),)
 	$(if $(TESTS),,$(MAKE) test-enrich)
 	$(if $(TESTS),,$(if $(filter yes,$(MYSQL_OK)),$(MAKE) test-enrich-mysql))
+	$(if $(TESTS),,$(if $(filter yes,$(POSTGRES_OK)),$(MAKE) test-enrich-pg))
 endif
 	$(if $(TESTS),,$(MAKE) test-crash)
 	$(if $(TESTS)$(SAN),,$(MAKE) test-install)
@@ -223,7 +224,7 @@ ENRICH_BIN = $(BUILD)/bin/aw-enrich
 ENRICH_LIBS = -lcsv -ljansson
 TOOLS = $(ENRICH_BIN)
 
-.PHONY: tools install-tools uninstall-tools test-enrich test-enrich-mysql
+.PHONY: tools install-tools uninstall-tools test-enrich test-enrich-mysql test-enrich-pg
 # aw-enrich needs the lookup interface and the adapter registry (issue 4).
 ifneq ($(wildcard tools/aw-enrich/main.c),)
 all: tools
@@ -254,6 +255,10 @@ test-enrich: $(ENRICH_BIN)
 # aw-enrich on a throwaway MariaDB: the same bytes as on SQLite.
 test-enrich-mysql: $(ENRICH_BIN)
 	tests/mariadb.sh run -n 1000 tests/test_aw_enrich_mysql.sh $(ENRICH_BIN)
+
+# aw-enrich on a throwaway PostgreSQL: the same bytes as on SQLite.
+test-enrich-pg: $(ENRICH_BIN)
+	tests/postgres.sh run -n 1000 tests/test_aw_enrich_pg.sh $(ENRICH_BIN)
 
 # ------------------------------------------------------------ checkpoints
 # make fuzz: the checkpoint decoder under libFuzzer (clang with
