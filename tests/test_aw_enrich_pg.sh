@@ -65,7 +65,8 @@ want=$(sqlite3 -separator '	' db.sqlite "SELECT (SELECT COUNT(*) FROM customers)
 # the bytes too: every text value, hex, in key order
 pgsum=$(admin -At -c "SELECT md5(string_agg(coalesce(encode(convert_to(name, 'UTF8'), 'hex'), 'N') || '/' ||
         coalesce(encode(convert_to(city, 'UTF8'), 'hex'), 'N'), ',' ORDER BY id)) FROM e_customers")
-sqsum=$(sqlite3 db.sqlite "SELECT group_concat(coalesce(lower(hex(name)), 'N') || '/' || coalesce(lower(hex(city)), 'N'), ',')
+sqsum=$(sqlite3 db.sqlite "SELECT group_concat(CASE WHEN name IS NULL THEN 'N' ELSE lower(hex(name)) END || '/' ||
+        CASE WHEN city IS NULL THEN 'N' ELSE lower(hex(city)) END, ',')
         FROM (SELECT * FROM customers ORDER BY id)" | tr -d '\n' | md5sum | cut -d' ' -f1)
 [ "$pgsum" = "$sqsum" ] && ok "text copied byte for byte" || bad "text copied byte for byte" "$pgsum vs $sqsum"
 
