@@ -526,6 +526,57 @@ static void postgres_query_errors(void)
     }
 }
 
+/* Pipelined, a failing query aborts the ones after it up to the next
+ * sync: they are sent again, so only the failing records fail. 3000
+ * records, every 7th divides by zero, 2 connections x 64 in flight, and
+ * the pool for the same answers. */
+typedef struct pipe_tally { long ok, wrong, failed, other; } pipe_tally;
+
+static void pe_emit(void *ctx, void *input, void *const *res, size_t n, int64_t ts)
+{
+    pipe_tally *t = ctx;
+    intptr_t k = (intptr_t)input;
+    char want[32];
+    int len = snprintf(want, sizeof want, "%ld", (long)(700 / (k % 7)));
+    if (k % 7 != 0 && n == 1 && is_val(res[0], want, (size_t)len)) t->ok++;
+    else t->wrong++;
+    for (size_t i = 0; i < n; i++) free(res[i]);
+}
+
+static void pe_error(void *ctx, void *input, int err, const char *msg)
+{
+    pipe_tally *t = ctx;
+    if ((intptr_t)input % 7 == 0 && err == AW_EQUERY && strstr(msg, "division by zero")) t->failed++;
+    else t->other++;
+}
+
+static void postgres_query_errors_pipelined(void)
+{
+    if (!pt_need_server()) return;
+    const char *extra[] = { "pipeline=64", "pipeline=64&io=thread", NULL };
+    for (int i = 0; i < 3; i++) {
+        aw_lookup l;
+        aw_adapter *a = open_sql(i < 2 ? 1 : 0, "SELECT 700 / (?::int % 7)", 1, &l, extra[i]);
+        if (!a) return;
+        pipe_tally t = { 0 };
+        aw_config cfg = { .mode = AW_UNORDERED, .capacity = 256 };
+        aw_sink sink = { .ctx = &t, .emit = pe_emit, .error = pe_error, .release = free_res };
+        aw_op *op;
+        ASSERT_EQ(aw_op_new(&op, &cfg, aw_adapter_function(a), &sink), 0);
+        for (intptr_t k = 1; k <= 3000; k++) ASSERT_EQ(aw_op_push(op, (void *)k, 0), 0);
+        ASSERT_EQ(aw_op_drain(op), 0);
+        aw_postgres_stats st;
+        ASSERT_EQ(aw_postgres_stats_get(a, &st), 0);
+        ASSERT_EQ(st.conn_lost, 0);
+        aw_op_free(op);
+        aw_adapter_close(a);
+        ASSERT_EQ(t.failed, 3000 / 7);
+        ASSERT_EQ(t.ok, 3000 - 3000 / 7);
+        ASSERT_EQ(t.wrong, 0);
+        ASSERT_EQ(t.other, 0);
+    }
+}
+
 /* ------------------------------------------------ configuration mistakes */
 
 static void expect_open(const char *uri, int code, const char *words)
@@ -712,6 +763,7 @@ CU_TestInfo aw_tests_postgres[] = {
     { "postgres_rows_nulls_text_async", postgres_rows_nulls_text_async },
     { "postgres_types_and_placeholders", postgres_types_and_placeholders },
     { "postgres_query_errors", postgres_query_errors },
+    { "postgres_query_errors_pipelined", postgres_query_errors_pipelined },
     { "postgres_config_mistakes", postgres_config_mistakes },
     { "postgres_config_ways_in", postgres_config_ways_in },
     { "postgres_adapter_columns", postgres_adapter_columns },
