@@ -206,7 +206,7 @@ INSERT INTO sbtest1 SELECT i, (i::bigint * 7919) % 100003, 'customer-' || i || '
     'pad-' || i FROM generate_series(1, $n) i;
 CREATE INDEX k_1 ON sbtest1(k);
 INSERT INTO customers SELECT i, 'name-' || i, CASE WHEN i % 7 = 0 THEN NULL ELSE 'city-' || (i % 12) END,
-    CASE WHEN i % 11 = 0 THEN NULL ELSE (i * 7919) % 100003 END, i + 0.25, NULL
+    CASE WHEN i % 11 = 0 THEN NULL ELSE (i::bigint * 7919) % 100003 END, i + 0.25, NULL
     FROM generate_series(1, $n) i;
 INSERT INTO items SELECT c, s, 'item-' || c || '-' || s FROM generate_series(1, 2000) c,
     generate_series(0, 3) s WHERE s < c % 5;
