@@ -25,7 +25,9 @@
  *
  * Usage: throughput_pg [--proxy PATH] [--dir DIR] [--rtt-us 0,500,2000]
  *                      [--seconds S] [--quick] [--io owner|thread]
- *                      [--only sync,pool,native,pgbench]               */
+ *                      [--only sync,pool,native,pgbench] [--spin-us N]
+ * --spin-us is the operator's aw_config.spin_us (0 = its default, 20 us;
+ * -1 = never spin).                                                      */
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
@@ -51,7 +53,8 @@ static struct {
     double seconds;
     long rtt_us[MAXV]; int nrtt;
     bool quick;
-} opt = { "build/demo", NULL, NULL, "owner", 1.5, { 0, 500, 2000 }, 3, false };
+    int spin_us;                         /* aw_config.spin_us */
+} opt = { "build/demo", NULL, NULL, "owner", 1.5, { 0, 500, 2000 }, 3, false, 0 };
 
 static bool wanted(const char *s) { return !opt.only || strstr(opt.only, s); }
 
@@ -233,7 +236,8 @@ static void run_op(run *r, int port, bool pool)
     tally t = { .seen = calloc((size_t)r->records + 1, 1) };
     /* Enough in flight to keep every connection's pipeline full while the
      * answered ones wait to be emitted. */
-    aw_config cfg = { .mode = AW_UNORDERED, .capacity = 2 * r->t * r->depth + 2, .spin_us = -1 };
+    aw_config cfg = { .mode = AW_UNORDERED, .capacity = 2 * r->t * r->depth + 2,
+                      .spin_us = opt.spin_us };
     aw_sink sink = { .ctx = &t, .emit = t_emit, .error = t_error };
     aw_op *op = NULL;
     if (!t.seen || aw_op_create(&op, &cfg, aw_adapter_function(a), &sink, err, sizeof err)) {
@@ -454,7 +458,7 @@ static void plot(void)
 static int usage(void)
 {
     fprintf(stderr, "usage: throughput_pg [--proxy PATH] [--dir DIR] [--rtt-us 0,500,2000] [--seconds S] "
-                    "[--quick] [--io owner|thread] [--only sync,pool,native,pgbench]\n"
+                    "[--quick] [--io owner|thread] [--only sync,pool,native,pgbench] [--spin-us N]\n"
                     "  (run it through tests/postgres.sh run, which sets AW_PG_*)\n");
     return 2;
 }
@@ -474,6 +478,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--dir")) { opt.dir = v; i++;
         } else if (!strcmp(a, "--proxy")) { opt.proxy = v; i++;
         } else if (!strcmp(a, "--only")) { opt.only = v; i++;
+        } else if (!strcmp(a, "--spin-us")) { opt.spin_us = atoi(v); i++;
         } else if (!strcmp(a, "--io")) { opt.io = v; i++;
             if (strcmp(v, "owner") && strcmp(v, "thread")) return usage();
         } else if (!strcmp(a, "--seconds")) { opt.seconds = atof(v); i++;
@@ -522,9 +527,9 @@ int main(int argc, char **argv)
     bool have_pgbench = system("command -v pgbench >/dev/null 2>&1") == 0;
     signal(SIGPIPE, SIG_IGN);
     mkdir(opt.dir, 0755);
-    printf("PostgreSQL at %s:%d, sbtest1 with %ld rows; %.1f s per run; native io=%s; CPU per record is "
-           "this process's (all threads), pgbench's own for pgbench\n\n", env.host, env.port, env.rows,
-           opt.seconds, opt.io);
+    printf("PostgreSQL at %s:%d, sbtest1 with %ld rows; %.1f s per run; native io=%s; spin_us %d; CPU per "
+           "record is this process's (all threads), pgbench's own for pgbench\n\n", env.host, env.port,
+           env.rows, opt.seconds, opt.io, opt.spin_us);
     printf("%6s  %-12s %4s %5s %8s %10s %9s %9s %8s  %s\n", "rtt_ms", "strategy", "T|C", "D", "records",
            "records/s", "p50_ms", "p99_ms", "cpu_us", "check");
     static const size_t pool_t[] = { 1, 2, 16 }, nat_c[] = { 1, 2 }, nat_d[] = { 1, 16, 256 },
