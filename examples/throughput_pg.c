@@ -442,7 +442,7 @@ static void plot(void)
                "set format y '%%.0s%%c'\nset ytics (100, 300, 1000, 3000, 10000, 30000, 100000, 300000, 1000000)\n"
                "set grid ytics\nset key top left\nset xtics rotate by -40 font ',9'\n"
                "set ylabel 'records/s (log)'\nset title 'PostgreSQL point lookups: T threads/clients, "
-               "native CxD = C connections x D in flight'\nset bmargin 7\nplot ", png);
+               "native CxD = C connections x D in flight'\nset bmargin 7\nset rmargin 12\nplot ", png);
     for (int k = 0; k < opt.nrtt; k++)
         fprintf(f, "%s$D%d using 1:3:xtic(2) with linespoints title 'RTT %.1f ms'", k ? ", " : "", k,
                 opt.rtt_us[k] / 1000.0);
