@@ -6,7 +6,8 @@
  * comments; query errors; every configuration mistake's sentence; the
  * ways in (URI, libpq parameters, PGPASSWORD, the typed config). The
  * faults (timeouts, close, pg_terminate_backend, restart) are in
- * test_postgres_fault.c, suite postgres_fault.
+ * test_postgres_fault.c, suite postgres_fault; the open errors in
+ * test_postgres_config.c.
  *
  * Without the environment every test fails with "no server": a suite that
  * passes without having run would say nothing. */
@@ -22,12 +23,8 @@ CU_TestInfo aw_tests_postgres[] = { { "postgres_not_built", postgres_not_built }
 int aw_postgres_suite_init(void) { return 0; }
 int aw_postgres_suite_clean(void) { return 0; }
 #else
-#include <arpa/inet.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 #include "pg_test.h"
 
@@ -181,11 +178,11 @@ static int row_cust(void *ctx, void *input, const aw_row *r, void **out)
            (c->bal_null || aw_row_type(r, 3) == AW_VINT64) ? 0 : (free(c), AW_EINVAL);
 }
 
-static void free_res(void *ctx, void *r) { free(r); }
+void pt_free_res(void *ctx, void *r) { free(r); }
 
-static const aw_lookup cust_lookup = {
+const aw_lookup pt_cust_lookup = {
     .sql = "SELECT id, name, city, balance, score FROM customers WHERE id = ?",
-    .bind = bind_id, .row = row_cust, .free_result = free_res };
+    .bind = bind_id, .row = row_cust, .free_result = pt_free_res };
 
 typedef struct check { long emitted, wrong, rows, failed; char first[200]; } check;
 
@@ -223,12 +220,12 @@ static void matches_direct_query(int si, const char *extra)
         char uri[400], err[1024];
         pt_uri(uri, sizeof uri, pt_strat[si], 4, extra);
         aw_adapter *a;
-        ASSERT_EQ(aw_adapter_open(&a, uri, &cust_lookup, err, sizeof err), 0);
+        ASSERT_EQ(aw_adapter_open(&a, uri, &pt_cust_lookup, err, sizeof err), 0);
         if (!a) { AW__FAIL("open: %.500s", err); return; }
         ASSERT_STR_CONTAINS(aw_adapter_scheme(a), "postgres");
         check k = { 0 };
         aw_config cfg = { .mode = modes[m], .capacity = 256 };
-        aw_sink sink = { .ctx = &k, .emit = ck_emit, .error = ck_error, .release = free_res };
+        aw_sink sink = { .ctx = &k, .emit = ck_emit, .error = ck_error, .release = pt_free_res };
         aw_op *op;
         ASSERT_EQ(aw_op_new(&op, &cfg, aw_adapter_function(a), &sink), 0);
         for (int i = 0; i < 10000; i++) {
@@ -262,14 +259,14 @@ static void postgres_matches_direct_query_async_thread(void) { matches_direct_qu
 typedef struct val { bool null, terminated; int type; size_t len; char data[]; } val;
 typedef struct one { long n, failed; int err; char msg[300]; val *v[8]; } one;
 
-static int bind_all(void *ctx, void *input, aw_params *p)
+int pt_bind_all(void *ctx, void *input, aw_params *p)
 {
     for (int i = 0; i < (int)(intptr_t)ctx; i++)
         if (aw_params_int64(p, i, (intptr_t)input)) return AW_EINVAL;
     return 0;
 }
 
-static int row_val(void *ctx, void *input, const aw_row *r, void **out)
+int pt_row_val(void *ctx, void *input, const aw_row *r, void **out)
 {
     size_t len = 0;
     const char *t = aw_row_text(r, 0, &len);
@@ -310,7 +307,7 @@ static void run_one(session *s, intptr_t key, one *o)
     memset(o, 0, sizeof *o);
     if (!s->op) {
         aw_config cfg = { .mode = AW_ORDERED, .capacity = 4 };
-        aw_sink sink = { .ctx = s, .emit = s_emit, .error = s_error, .release = free_res };
+        aw_sink sink = { .ctx = s, .emit = s_emit, .error = s_error, .release = pt_free_res };
         ASSERT_EQ(aw_op_new(&s->op, &cfg, aw_adapter_function(s->a), &sink), 0);
         if (!s->op) return;
     }
@@ -331,8 +328,8 @@ static void one_free(one *o) { for (int i = 0; i < 8; i++) free(o->v[i]); memset
 static aw_adapter *open_sql(int si, const char *sql, int params, aw_lookup *l, const char *extra)
 {
     char uri[400], err[1024];
-    *l = (aw_lookup){ .ctx = (void *)(intptr_t)params, .sql = sql, .bind = bind_all, .row = row_val,
-                      .free_result = free_res };
+    *l = (aw_lookup){ .ctx = (void *)(intptr_t)params, .sql = sql, .bind = pt_bind_all, .row = pt_row_val,
+                      .free_result = pt_free_res };
     pt_uri(uri, sizeof uri, pt_strat[si], 2, extra);
     aw_adapter *a = NULL;
     int rc = aw_adapter_open(&a, uri, l, err, sizeof err);
@@ -485,8 +482,8 @@ static void postgres_query_errors(void)
 {
     if (!pt_need_server()) return;
     for (int si = 0; si < PT_NSTRAT; si++) {
-        aw_lookup l = { .sql = "SELECT 12 / (?::int - 3)", .bind = bind_odd, .row = row_val,
-                        .free_result = free_res };
+        aw_lookup l = { .sql = "SELECT 12 / (?::int - 3)", .bind = bind_odd, .row = pt_row_val,
+                        .free_result = pt_free_res };
         char uri[400], err[1024];
         pt_uri(uri, sizeof uri, pt_strat[si], 1, NULL);
         aw_adapter *a = NULL;
@@ -560,7 +557,7 @@ static void postgres_query_errors_pipelined(void)
         if (!a) return;
         pipe_tally t = { 0 };
         aw_config cfg = { .mode = AW_UNORDERED, .capacity = 256 };
-        aw_sink sink = { .ctx = &t, .emit = pe_emit, .error = pe_error, .release = free_res };
+        aw_sink sink = { .ctx = &t, .emit = pe_emit, .error = pe_error, .release = pt_free_res };
         aw_op *op;
         ASSERT_EQ(aw_op_new(&op, &cfg, aw_adapter_function(a), &sink), 0);
         for (intptr_t k = 1; k <= 3000; k++) ASSERT_EQ(aw_op_push(op, (void *)k, 0), 0);
@@ -577,110 +574,6 @@ static void postgres_query_errors_pipelined(void)
     }
 }
 
-/* ------------------------------------------------ configuration mistakes */
-
-static void expect_open(const char *uri, int code, const char *words)
-{
-    aw_adapter *a = NULL;
-    char err[1024] = "";
-    int rc = aw_adapter_open(&a, uri, &cust_lookup, err, sizeof err);
-    if (rc != code) AW__FAIL("%s: got %s (%s), wanted %s", uri, aw_err_name(rc), err, aw_err_name(code));
-    ASSERT_STR_CONTAINS(err, words);
-    if (strstr(err, pt.pass)) AW__FAIL("the password is in the message: %s", err);
-    ASSERT_TRUE(a == NULL);
-    aw_adapter_close(a);
-}
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof sa;
-    bind(fd, (struct sockaddr *)&sa, sizeof sa);
-    getsockname(fd, (struct sockaddr *)&sa, &len);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
-static void postgres_config_mistakes(void)
-{
-    if (!pt_need_server()) return;
-    char uri[600], words[200];
-    const char *st[2] = { "pool&threads=2", "async&connections=2" };
-    for (int i = 0; i < PT_NSTRAT; i++) {
-        snprintf(uri, sizeof uri, "postgres://%s:wrong-password@%s:%d/%s?strategy=%s", pt.user, pt.host,
-                 pt.port, pt.db, st[i]);
-        expect_open(uri, AW_ECONFIG, "wrong user or password");
-        expect_open(uri, AW_ECONFIG, "password authentication failed");
-        unsetenv("PGPASSWORD");
-        snprintf(uri, sizeof uri, "postgres://%s@%s:%d/%s?strategy=%s", pt.user, pt.host, pt.port, pt.db, st[i]);
-        expect_open(uri, AW_ECONFIG, "needs a password and none was given");
-        setenv("PGPASSWORD", pt.pass, 1);
-        int port = free_port();
-        snprintf(uri, sizeof uri, "postgres://%s@127.0.0.1:%d/%s?strategy=%s", pt.user, port, pt.db, st[i]);
-        snprintf(words, sizeof words, "cannot reach a server at 127.0.0.1:%d", port);
-        expect_open(uri, AW_ECONN, words);
-        expect_open(uri, AW_ECONN, "Connection refused");
-        /* no answer within connect_timeout: a loopback socket that
-         * listens but never accepts nor speaks */
-        int lfd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t sl = sizeof sa;
-        ASSERT_EQ(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
-        ASSERT_EQ(listen(lfd, 16), 0);
-        getsockname(lfd, (struct sockaddr *)&sa, &sl);
-        snprintf(uri, sizeof uri, "postgres://%s@127.0.0.1:%d/%s?strategy=%s&connect_timeout=2", pt.user,
-                 ntohs(sa.sin_port), pt.db, st[i]);
-        snprintf(words, sizeof words, "127.0.0.1:%d", ntohs(sa.sin_port));
-        double t0 = now_s();
-        expect_open(uri, AW_ECONN, words);
-        ASSERT_TRUE(now_s() - t0 < 6.0);
-        close(lfd);
-        snprintf(uri, sizeof uri, "postgres://%s@%s:%d/nope_db?strategy=%s", pt.user, pt.host, pt.port, st[i]);
-        expect_open(uri, AW_ECONFIG, "unknown database 'nope_db'");
-        snprintf(uri, sizeof uri, "postgres://%s@%s:%d/%s?strategy=%s&sslmode=bogus", pt.user, pt.host,
-                 pt.port, pt.db, st[i]);
-        expect_open(uri, AW_ECONFIG, "sslmode");
-        aw_lookup bad = cust_lookup;
-        aw_adapter *a = NULL;
-        char err[1024];
-        pt_uri(uri, sizeof uri, pt_strat[i], 2, NULL);
-        bad.sql = "SELEC id FROM customers WHERE id = ?";
-        ASSERT_EQ(aw_adapter_open(&a, uri, &bad, err, sizeof err), AW_EQUERY);
-        ASSERT_STR_CONTAINS(err, "SQL does not prepare");
-        ASSERT_STR_CONTAINS(err, "syntax error at or near \"SELEC\"");
-        bad.sql = "SELECT id FROM no_such_table WHERE id = ?";
-        ASSERT_EQ(aw_adapter_open(&a, uri, &bad, err, sizeof err), AW_EQUERY);
-        ASSERT_STR_CONTAINS(err, "relation \"no_such_table\" does not exist");
-        bad.sql = "SELECT nope FROM customers WHERE id = ?";
-        ASSERT_EQ(aw_adapter_open(&a, uri, &bad, err, sizeof err), AW_EQUERY);
-        ASSERT_STR_CONTAINS(err, "column \"nope\" does not exist");
-        ASSERT_TRUE(a == NULL);
-    }
-    snprintf(uri, sizeof uri, "postgres://%s@%s:%d/%s?strategy=pool&bogus=1", pt.user, pt.host, pt.port, pt.db);
-    expect_open(uri, AW_ECONFIG, "unknown parameter 'bogus' in postgres URI");
-    snprintf(uri, sizeof uri, "postgres://%s@%s:%d/%s?strategy=fast", pt.user, pt.host, pt.port, pt.db);
-    expect_open(uri, AW_ECONFIG, "strategy=fast: must be pool or async");
-    snprintf(uri, sizeof uri, "postgres://%s@%s:%d/%s?strategy=async&threads=4", pt.user, pt.host, pt.port, pt.db);
-    expect_open(uri, AW_ECONFIG, "threads= is for strategy=pool");
-    snprintf(uri, sizeof uri, "postgres://%s@%s:%d/%s?threads=4&pipeline=4", pt.user, pt.host, pt.port, pt.db);
-    expect_open(uri, AW_ECONFIG, "exclude each other");
-    snprintf(uri, sizeof uri, "postgres://%s@%s:%d/%s?strategy=pool&pipeline=4", pt.user, pt.host, pt.port, pt.db);
-    expect_open(uri, AW_ECONFIG, "pipeline= is for strategy=async");
-    snprintf(uri, sizeof uri, "postgres://%s@%s:%d/%s?pipeline=0", pt.user, pt.host, pt.port, pt.db);
-    expect_open(uri, AW_ECONFIG, "pipeline=0: must be a whole number from 1 to 65536");
-    snprintf(uri, sizeof uri, "postgres://%s@%s:%d/%s?io=both", pt.user, pt.host, pt.port, pt.db);
-    expect_open(uri, AW_ECONFIG, "io=both: must be owner or thread");
-    expect_open("postgres:awtest", AW_ECONFIG, "postgres://user[:pass]@host[:port]/database");
-}
-
 /* The ways in that work: the unix socket by libpq's host=, libpq
  * parameters passed through, postgresql://, the typed config. */
 static void postgres_config_ways_in(void)
@@ -690,7 +583,7 @@ static void postgres_config_ways_in(void)
     aw_adapter *a = NULL;
     one o;
     aw_lookup l = { .ctx = (void *)(intptr_t)1, .sql = "SELECT name FROM customers WHERE id = ?",
-                    .bind = bind_all, .row = row_val, .free_result = free_res };
+                    .bind = pt_bind_all, .row = pt_row_val, .free_result = pt_free_res };
     snprintf(uri, sizeof uri, "postgresql://%s@/%s?host=%s&port=%d&threads=1&sslmode=disable&"
              "application_name=awtest&connect_timeout=3", pt.user, pt.db, pt.sock, pt.port);
     ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), 0);
@@ -728,31 +621,6 @@ static void postgres_config_ways_in(void)
         ASSERT_STR_CONTAINS(err, "wrong user or password");
     }
     ASSERT_EQ(aw_postgres_stats_get(NULL, NULL), AW_EINVAL);
-}
-
-static void postgres_adapter_columns(void)
-{
-    if (!pt_need_server()) return;
-    aw_lookup l = { .ctx = (void *)(intptr_t)2, .sql = "SELECT name AS who, city, id * 2 FROM customers "
-                    "WHERE id = ? OR id = ?", .bind = bind_all, .row = row_val, .free_result = free_res };
-    for (int s = 0; s < PT_NSTRAT; s++) {
-        char uri[600], err[1024];
-        pt_uri(uri, sizeof uri, pt_strat[s], 3, NULL);
-        aw_adapter *a = NULL;
-        ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), 0);
-        if (!a) { AW__FAIL("open: %.900s", err); return; }
-        const char *const *names = NULL;
-        int ncols = -1, nparams = -1;
-        ASSERT_EQ(aw_adapter_columns(a, &names, &ncols, &nparams), 0);
-        ASSERT_EQ(ncols, 3);
-        ASSERT_EQ(nparams, 2);
-        if (names && ncols == 3) {
-            ASSERT_STR_CONTAINS(names[0], "who");
-            ASSERT_STR_CONTAINS(names[1], "city");
-            ASSERT_STR_CONTAINS(names[2], "?column?");
-        }
-        aw_adapter_close(a);
-    }
 }
 
 CU_TestInfo aw_tests_postgres[] = {
