@@ -41,7 +41,7 @@ ADAPTER_DIRS = sqlite
 # Optional adapters, folder=pkg-config module: each is built (its folder's
 # .c files, -DAW_HAVE_<FOLDER>, its client's flags) when its client library
 # is installed. HAVE lists the ones found; <FOLDER>_OK is yes for each.
-OPT_ADAPTERS = mysql=libmariadb
+OPT_ADAPTERS = mysql=libmariadb postgres=libpq
 define opt_adapter
 ifeq ($$(shell $$(PKG_CONFIG) --exists $(2) 2>/dev/null && echo yes),yes)
   HAVE         += $(1)
@@ -60,6 +60,8 @@ LIBS       += -lpthread -lm
 # Programs built only with an optional adapter.
 MYSQL_EXAMPLES = $(if $(MYSQL_OK),$(patsubst examples/%.c,$(BUILD)/examples/%,\
                    $(wildcard examples/delay_proxy.c examples/throughput_mysql.c)))
+PG_EXAMPLES = $(if $(POSTGRES_OK),$(patsubst examples/%.c,$(BUILD)/examples/%,\
+                   $(wildcard examples/delay_proxy.c examples/throughput_pg.c)))
 ALL_CFLAGS  = $(WARN) $(DEFS) $(INCS) $(CFLAGS) $(SANFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
@@ -112,7 +114,7 @@ $(LIB): $(LIB_OBJ) $(CONFIG)
 
 # A static pattern rule: the example objects are named targets, not
 # intermediates, so a missing one is rebuilt.
-ALL_EXAMPLES = $(EXAMPLES) $(MYSQL_EXAMPLES)
+ALL_EXAMPLES = $(sort $(EXAMPLES) $(MYSQL_EXAMPLES) $(PG_EXAMPLES))
 $(ALL_EXAMPLES): $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $< $(LIB) $(LIBS) -o $@
@@ -127,7 +129,7 @@ $(PC): lib/asyncwait.h $(PC_STAMP)
 	    '$(PREFIX)' '$(VERSION)' '$(PC_PRIVATE)' > $@
 
 deps:
-	scripts/deps.sh build mysql
+	scripts/deps.sh build mysql postgres
 
 # The README's test command: installs missing packages, builds, runs every
 # suite. TESTS=suite[,suite] runs a subset. A sub-make runs the suites
@@ -142,11 +144,16 @@ test: deps
 MYSQL_ROWS ?= 100000
 NEED_SERVER = $(if $(TESTS),$(findstring mysql,$(TESTS)),all)
 WITH_SERVER = $(if $(NEED_SERVER),tests/mariadb.sh run -n $(MYSQL_ROWS))
+# The postgres suites likewise inside tests/postgres.sh run (AW_PG_*).
+PG_ROWS ?= 100000
+NEED_PG = $(if $(TESTS),$(findstring postgres,$(TESTS)),all)
+WITH_PG = $(if $(NEED_PG),$(if $(POSTGRES_OK),tests/postgres.sh run -n $(PG_ROWS)))
 test-run: $(TEST_BIN)
-	$(WITH_SERVER) $(TEST_BIN) $(TESTS)
+	$(WITH_SERVER) $(WITH_PG) $(TEST_BIN) $(TESTS)
 ifneq ($(wildcard tools/aw-enrich/main.c),)
 	$(if $(TESTS),,$(MAKE) test-enrich)
 	$(if $(TESTS),,$(if $(filter yes,$(MYSQL_OK)),$(MAKE) test-enrich-mysql))
+	$(if $(TESTS),,$(if $(filter yes,$(POSTGRES_OK)),$(MAKE) test-enrich-pg))
 endif
 	$(if $(TESTS),,$(MAKE) test-crash)
 	$(if $(TESTS)$(SAN),,$(MAKE) test-install)
@@ -217,7 +224,7 @@ ENRICH_BIN = $(BUILD)/bin/aw-enrich
 ENRICH_LIBS = -lcsv -ljansson
 TOOLS = $(ENRICH_BIN)
 
-.PHONY: tools install-tools uninstall-tools test-enrich test-enrich-mysql
+.PHONY: tools install-tools uninstall-tools test-enrich test-enrich-mysql test-enrich-pg
 # aw-enrich needs the lookup interface and the adapter registry (issue 4).
 ifneq ($(wildcard tools/aw-enrich/main.c),)
 all: tools
@@ -248,6 +255,10 @@ test-enrich: $(ENRICH_BIN)
 # aw-enrich on a throwaway MariaDB: the same bytes as on SQLite.
 test-enrich-mysql: $(ENRICH_BIN)
 	tests/mariadb.sh run -n 1000 tests/test_aw_enrich_mysql.sh $(ENRICH_BIN)
+
+# aw-enrich on a throwaway PostgreSQL: the same bytes as on SQLite.
+test-enrich-pg: $(ENRICH_BIN)
+	tests/postgres.sh run -n 1000 tests/test_aw_enrich_pg.sh $(ENRICH_BIN)
 
 # ------------------------------------------------------------ checkpoints
 # make fuzz: the checkpoint decoder under libFuzzer (clang with
@@ -314,3 +325,26 @@ demo-mysql:
 	tests/mariadb.sh run -n $(DEMO_MYSQL_ROWS) $(BUILD)/examples/throughput_mysql \
 	    --proxy $(BUILD)/examples/delay_proxy $(DEMO_MYSQL_ARGS)
 
+
+# ------------------------------------------------------------- PostgreSQL
+# The PostgreSQL adapter (adapters/postgres) is built when libpq-dev is
+# installed (scripts/deps.sh postgres); postgres:// and postgresql:// then
+# open through aw_adapter_open. make test runs its suites (postgres,
+# postgres_fault) inside tests/postgres.sh run; make demo-pg runs the
+# comparison (examples/throughput_pg.c): sync vs pool vs native pipelined
+# vs pgbench, RTT 0 / 0.5 / 2 ms. DEMO_PG_ARGS=--quick for a shorter run.
+ifeq ($(POSTGRES_OK),yes)
+examples: $(PG_EXAMPLES)
+endif
+.PHONY: test-postgres demo-pg
+DEMO_PG_ROWS ?= 1000000
+
+test-postgres:
+	scripts/deps.sh build postgres
+	$(MAKE) test-run TESTS=postgres,postgres_fault
+
+demo-pg:
+	scripts/deps.sh build demo postgres
+	$(MAKE) $(BUILD)/examples/throughput_pg $(BUILD)/examples/delay_proxy
+	tests/postgres.sh run -n $(DEMO_PG_ROWS) $(BUILD)/examples/throughput_pg \
+	    --proxy $(BUILD)/examples/delay_proxy $(DEMO_PG_ARGS)

@@ -5,6 +5,10 @@
  *
  *   sqlite:///abs/path.db?threads=4      SQLite through the thread pool
  *   sqlite:relative.db?threads=4         (adapters/sqlite/sqlite.h)
+ *   postgres://app@host:5432/db?strategy=async&connections=2&pipeline=256
+ *                                        PostgreSQL, pool or native pipelined
+ *                                        (adapters/postgres/postgres.h; also
+ *                                        postgresql://), when built with libpq
  *
  * Life cycle: aw_adapter_open -> aw_op_new(..., aw_adapter_function(a), ...)
  * -> ... -> aw_op_free(op) -> aw_adapter_close(a). Free the operator first:

@@ -52,5 +52,8 @@ int aw__sqlite_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup,
 /* adapters/mysql/common.c; listed only when built with AW_HAVE_MYSQL. */
 int aw__mysql_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup,
                        char *err, size_t errlen);
+/* adapters/postgres/common.c; listed only when built with AW_HAVE_POSTGRES. */
+int aw__postgres_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup,
+                          char *err, size_t errlen);
 
 #endif

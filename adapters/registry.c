@@ -6,10 +6,16 @@
 #include "adapter_int.h"
 
 #ifdef AW_HAVE_MYSQL
-#define KNOWN_SCHEMES "sqlite, mysql"
+#define KNOWN_MYSQL ", mysql"
 #else
-#define KNOWN_SCHEMES "sqlite"
+#define KNOWN_MYSQL ""
 #endif
+#ifdef AW_HAVE_POSTGRES
+#define KNOWN_POSTGRES ", postgres, postgresql"
+#else
+#define KNOWN_POSTGRES ""
+#endif
+#define KNOWN_SCHEMES "sqlite" KNOWN_MYSQL KNOWN_POSTGRES
 
 typedef int (*open_fn)(aw_adapter **, aw_uri *, const aw_lookup *, char *, size_t);
 
@@ -17,6 +23,10 @@ static const struct { const char *scheme; open_fn open; } schemes[] = {
     { "sqlite", aw__sqlite_open_uri },
 #ifdef AW_HAVE_MYSQL
     { "mysql", aw__mysql_open_uri },
+#endif
+#ifdef AW_HAVE_POSTGRES
+    { "postgres", aw__postgres_open_uri },
+    { "postgresql", aw__postgres_open_uri },
 #endif
 };
 
@@ -44,6 +54,11 @@ int aw_adapter_open(aw_adapter **out, const char *uri, const aw_lookup *lookup,
     else if (!strcmp(u.scheme, "mysql"))
         aw__adapter_err(err, errlen, AW_ECONFIG, "mysql:// needs the MySQL adapter, which this "
                         "build lacks: install libmariadb-dev and rebuild");
+#endif
+#ifndef AW_HAVE_POSTGRES
+    else if (!strcmp(u.scheme, "postgres") || !strcmp(u.scheme, "postgresql"))
+        aw__adapter_err(err, errlen, AW_ECONFIG, "%s:// needs the PostgreSQL adapter, which this "
+                        "build lacks: install libpq-dev and rebuild", u.scheme);
 #endif
     else
     {

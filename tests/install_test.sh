@@ -30,6 +30,12 @@ if nm "$p1/lib/libasyncwait.a" | grep -c ' T aw_mysql_open$' >/dev/null; then
 else
     try "Libs.private names no MySQL client the archive lacks" bash -c "! grep '^Libs.private:' '$pcdir/asyncwait.pc' | grep -q mariadb"
 fi
+if nm "$p1/lib/libasyncwait.a" | grep -c ' T aw_postgres_open$' >/dev/null; then
+    try "Libs.private names libpq, which the archive needs" bash -c "grep '^Libs.private:' '$pcdir/asyncwait.pc' | grep -qw -- -lpq"
+    try "the PostgreSQL adapter's header is installed" test -f "$p1/include/asyncwait/postgres/postgres.h"
+else
+    try "Libs.private names no libpq the archive lacks" bash -c "! grep '^Libs.private:' '$pcdir/asyncwait.pc' | grep -qw -- -lpq"
+fi
 flags=$(pc --cflags --libs --static)
 try "examples/minimal.c builds with pkg-config alone" cc -std=c11 examples/minimal.c $flags -o "$tmp/minimal"
 try "  ... and runs" bash -c "'$tmp/minimal' | grep -qx '5 -> 25'"

@@ -168,8 +168,8 @@ run missing_key --dsn "$DSN" --sql "$CUST_SQL" --key cust < orders.csv
 expect missing_key 2 "--key 'cust': no such column in the CSV header"
 run index_out_of_range --dsn "$DSN" --sql "$CUST_SQL" --key 4 < orders.csv
 expect index_out_of_range 2 "no such column"
-run bad_scheme --dsn "postgres://x/y" --sql "$CUST_SQL" --key customer_id < orders.csv
-expect bad_scheme 2 "--dsn 'postgres://x/y'"
+run bad_scheme --dsn "oracle://x/y" --sql "$CUST_SQL" --key customer_id < orders.csv
+expect bad_scheme 2 "--dsn 'oracle://x/y'"
 run missing_db --dsn "sqlite:no-such-file.db" --sql "$CUST_SQL" --key customer_id < orders.csv
 expect missing_db 2 "no-such-file.db"
 run bad_sql --dsn "$DSN" --sql "SELEKT name FROM customers WHERE id = ?" --key customer_id < orders.csv

@@ -229,9 +229,9 @@ static void sqlite_config_mistakes(void)
                     .bind = bind_id, .row = row_cust, .free_result = free_cust };
     aw_adapter *a = (aw_adapter *)&l;
     char uri[256], err[512];
-    ASSERT_EQ(aw_adapter_open(&a, "postgres://localhost/db", &l, err, sizeof err), AW_ECONFIG);
+    ASSERT_EQ(aw_adapter_open(&a, "oracle://localhost/db", &l, err, sizeof err), AW_ECONFIG);
     ASSERT_TRUE(a == NULL);
-    ASSERT_STR_CONTAINS(err, "unknown scheme 'postgres'");
+    ASSERT_STR_CONTAINS(err, "unknown scheme 'oracle'");
     ASSERT_EQ(aw_adapter_open(&a, "no-scheme-here", &l, err, sizeof err), AW_ECONFIG);
     ASSERT_STR_CONTAINS(err, "no scheme");
     snprintf(uri, sizeof uri, "sqlite://%s?threads=4&colour=blue", g_db);
