@@ -122,6 +122,12 @@ aw_future *aw__inbox_take(aw_op *op)
 
 static int settle(aw_future *f, int err, void *const *results, size_t n, const char *msg)
 {
+    if (f->done) {          /* detached (lib/detached.c): no operator, no copy */
+        int st = F_PENDING;
+        if (!atomic_compare_exchange_strong(&f->state, &st, F_DONE)) return AW_EALREADY;
+        f->done(f->done_ctx, err, results, n, msg);   /* may free f */
+        return 0;
+    }
     void **buf = NULL;
     char *m = NULL;
     if (n > AW__INLINE_RESULTS && !(buf = malloc(n * sizeof *buf)))

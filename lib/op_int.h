@@ -34,6 +34,10 @@ struct aw_future {
     void **res;              /* inl, or heap when n > AW__INLINE_RESULTS */
     char *msg;               /* failure message (heap) or NULL */
     void *inl[AW__INLINE_RESULTS];
+    /* A detached future (lib/detached.h) has no op: its one settling
+     * calls done instead of delivering. NULL for an operator's future. */
+    void (*done)(void *ctx, int err, void *const *res, size_t n, const char *msg);
+    void *done_ctx;
 };
 
 enum { S_WAIT, S_RETRY, S_DONE, S_FREE, S_HELD };   /* record states; HELD: per_key_limit */
