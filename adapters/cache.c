@@ -408,7 +408,6 @@ static void cache_invoke(void *ctx, void *input, aw_future *f)
         return;
     }
     uint64_t h = hash_bytes(c->kbuf, klen);
-    waiter *w = malloc(sizeof *w);           /* taken only on a miss */
     pthread_mutex_lock(&c->mu);
     node *n = find(c, h, c->kbuf, klen);
     if (n && n->state == READY && c->ttl_ms && n->expires <= c->now_ms(c->clock_ctx)) {
@@ -422,7 +421,6 @@ static void cache_invoke(void *ctx, void *input, aw_future *f)
         list_push(&c->lru_head, &c->lru_tail, n);
         n->refs++;
         pthread_mutex_unlock(&c->mu);
-        free(w);
         /* the owner's row, as wide as the answers (one SQL: one width) */
         if (c->row && aw_row_columns(c->row) != n->ncols) {
             aw_row_free(c->row);
@@ -436,6 +434,7 @@ static void cache_invoke(void *ctx, void *input, aw_future *f)
         pthread_mutex_unlock(&c->mu);
         return;
     }
+    waiter *w = malloc(sizeof *w);
     if (!w) {
         pthread_mutex_unlock(&c->mu);
         aw_future_fail(f, AW_ENOMEM, "out of memory waiting for a lookup");
