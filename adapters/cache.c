@@ -577,8 +577,11 @@ void aw__cache_attach(struct aw__cache *c, aw_adapter *a)
     a->cache = c;
     if (!c->max) return;
     c->inner = a->fn;
+    /* The adapter's event loop, if it has one (io=owner), still goes to the
+     * operator: its owner thread must run it for the flights to finish. */
     c->fn = (aw_function){ .ctx = c, .open = cache_open, .invoke = cache_invoke,
-                           .timeout = cache_timeout, .close = cache_close };
+                           .timeout = cache_timeout, .close = cache_close,
+                           .loop = c->inner->loop };
     a->fn = &c->fn;
 }
 

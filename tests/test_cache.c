@@ -130,6 +130,7 @@ static const char *SQL_MANY = "SELECT c.id, c.name, i.n FROM customers c JOIN it
 
 /* The sink: every record's results must name its own key. */
 typedef struct tally {
+    const char *prefix;          /* of the names; NULL: "customer-" */
     long emitted, errors, wrong, rows;
     int last_err;
     char last_msg[96];
@@ -145,7 +146,7 @@ static void t_emit(void *ctx, void *input, void *const *res, size_t n, int64_t t
     for (size_t i = 0; i < n; i++) {
         cust *c = res[i];
         char want[32];
-        snprintf(want, sizeof want, "customer-%ld", (long)key);
+        snprintf(want, sizeof want, "%s%ld", t->prefix ? t->prefix : "customer-", (long)key);
         if (c->id != key || strcmp(c->name, want)) t->wrong++;
         free(c);
     }
@@ -480,6 +481,49 @@ static void cache_off_and_bad_values(void)
     }
 }
 
+/* The same cache over MySQL, each way the adapter runs (the pool, async
+ * with the owner running its loop, async on its I/O thread), when the
+ * throwaway server of tests/mariadb.sh is there (make test runs it). */
+static void cache_mysql_every_way(void)
+{
+#ifdef AW_HAVE_MYSQL
+    const char *host = getenv("AW_MYSQL_HOST"), *port = getenv("AW_MYSQL_PORT"),
+               *user = getenv("AW_MYSQL_USER"), *db = getenv("AW_MYSQL_DB");
+    if (!host || !port || !user || !db) {
+        CU_PASS("no MySQL server in the environment: skipped (make test provides one)");
+        return;
+    }
+    const char *ways[] = { "strategy=pool&threads=4", "strategy=async&connections=4&io=owner",
+                           "strategy=async&connections=4&io=thread" };
+    for (int w = 0; w < 3; w++) {
+        char uri[400], err[256] = "";
+        snprintf(uri, sizeof uri, "mysql://%s@%s:%s/%s?%s&cache=100", user, host, port, db, ways[w]);
+        aw_lookup l = { .sql = "SELECT id, name FROM customers WHERE id = ?", .bind = bind_id,
+                        .row = row_cust, .free_result = free_cust };
+        aw_adapter *a = NULL;
+        int rc = aw_adapter_open(&a, uri, &l, err, sizeof err);
+        if (rc) { AW__FAIL("%s: %d %s", uri, rc, err); continue; }
+        tally t = { .prefix = "name-" };
+        aw_config cfg = { .mode = AW_UNORDERED, .capacity = 32, .timeout_ms = 10000 };
+        aw_op *op = new_op(a, &t, cfg);
+        for (intptr_t i = 0; op && i < 200; i++) ASSERT_EQ(aw_op_push(op, (void *)(1 + i % 20), 0), 0);
+        if (op) ASSERT_EQ(aw_op_drain(op), 0);
+        aw_adapter_stats s = stats(a);
+        ASSERT_EQ(t.emitted, 200);
+        ASSERT_EQ(t.errors, 0);
+        ASSERT_EQ(t.wrong, 0);
+        ASSERT_EQ(t.rows, 200);
+        ASSERT_EQ(s.cache_hits + s.cache_misses, 200);
+        ASSERT_EQ(s.queries, 20);                    /* one per key: cached or coalesced */
+        ASSERT_EQ(s.cache_entries, 20);
+        aw_op_free(op);
+        aw_adapter_close(a);
+    }
+#else
+    CU_PASS("built without the MySQL adapter");
+#endif
+}
+
 int aw_cache_suite_init(void) { return make_db(); }
 int aw_cache_suite_clean(void) { return rm_db(); }
 
@@ -493,5 +537,6 @@ CU_TestInfo aw_tests_cache[] = {
     { "cache_waiter_timeouts", cache_waiter_timeouts },
     { "cache_concurrent_consistency", cache_concurrent_consistency },
     { "cache_off_and_bad_values", cache_off_and_bad_values },
+    { "cache_mysql_every_way", cache_mysql_every_way },
     CU_TEST_INFO_NULL
 };
