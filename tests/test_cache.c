@@ -105,6 +105,7 @@ static int bind_id(void *ctx, void *input, aw_params *p)
 }
 
 static _Atomic long g_rows;      /* row callbacks: one per row per record */
+static aw_adapter *_Atomic g_close_me;   /* row closes this adapter (must do nothing) */
 
 static int row_cust(void *ctx, void *input, const aw_row *r, void **out)
 {
@@ -118,6 +119,8 @@ static int row_cust(void *ctx, void *input, const aw_row *r, void **out)
     if (s) memcpy(c->name, s, len < 31 ? len : 31);
     if (!aw_row_name(r, 0) || strcmp(aw_row_name(r, 0), "id")) c->id = -1;
     atomic_fetch_add(&g_rows, 1);
+    aw_adapter *self = atomic_load(&g_close_me);
+    if (self) aw_adapter_close(self);
     *out = c;
     return 0;
 }
@@ -481,6 +484,30 @@ static void cache_off_and_bad_values(void)
     }
 }
 
+/* aw_adapter_close from inside row -- on a worker (an answer arriving) and
+ * on the owner thread (a hit), cache on and off -- does nothing; the run
+ * goes on and the real close afterwards frees everything (ASan). */
+static void cache_close_from_callback(void)
+{
+    const char *params[] = { "cache=10", "" };
+    for (int k = 0; k < 2; k++) {
+        aw_adapter *a = open_uri(SQL_ONE, params[k]);
+        if (!a) return;
+        tally t = { 0 };
+        aw_config cfg = { .mode = AW_ORDERED, .capacity = 4 };
+        aw_op *op = new_op(a, &t, cfg);
+        atomic_store(&g_close_me, a);
+        for (intptr_t i = 0; i < 20; i++) ASSERT_EQ(aw_op_push(op, (void *)(1 + i % 3), 0), 0);
+        ASSERT_EQ(aw_op_drain(op), 0);
+        atomic_store(&g_close_me, NULL);
+        ASSERT_EQ(t.emitted, 20);
+        ASSERT_EQ(t.wrong, 0);
+        if (k == 0) ASSERT_TRUE(stats(a).cache_hits > 0);
+        aw_op_free(op);
+        aw_adapter_close(a);
+    }
+}
+
 /* The same cache over MySQL, each way the adapter runs (the pool, async
  * with the owner running its loop, async on its I/O thread), when the
  * throwaway server of tests/mariadb.sh is there (make test runs it). */
@@ -537,6 +564,7 @@ CU_TestInfo aw_tests_cache[] = {
     { "cache_waiter_timeouts", cache_waiter_timeouts },
     { "cache_concurrent_consistency", cache_concurrent_consistency },
     { "cache_off_and_bad_values", cache_off_and_bad_values },
+    { "cache_close_from_callback", cache_close_from_callback },
     { "cache_mysql_every_way", cache_mysql_every_way },
     CU_TEST_INFO_NULL
 };
