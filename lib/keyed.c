@@ -76,7 +76,11 @@ bool aw__keyed_accept(aw_op *op, aw__slot *s)
     if (!k) {                    /* aw__keyed_reserve made sure of one */
         k = op->kfree;
         op->kfree = k->next;
-        *k = (aw__key){ .key = key, .next = op->kb[b] };
+        k->key = key;
+        k->next = op->kb[b];
+        k->head = k->tail = k->held = NULL;
+        k->count = k->running = 0;
+        k->pending = false;
         op->kb[b] = k;
         op->nkeys++;
     }

@@ -97,6 +97,21 @@ static void flush(aw_op *op)
     }
 }
 
+/* AW_KEY_ORDERED: s leaves if it heads its key; then the key's next ones
+ * that are done, as far as the segment goes. Out of line: ready stays small
+ * for the other modes. */
+__attribute__((noinline)) static void ready_keyed(aw_op *op, aw__slot *s)
+{
+    if (s->seg != op->cur_seg || s->key->head != s) return;
+    for (;;) {
+        aw__slot *n = s->knext;
+        emit_slot(op, s);
+        if (!n || n->state != S_DONE || n->seg != op->cur_seg) break;
+        s = n;
+    }
+    if (op->head && op->head->kind == K_WM) flush(op);
+}
+
 /* s just reached S_DONE. */
 static void ready(aw_op *op, aw__slot *s)
 {
@@ -114,17 +129,7 @@ static void ready(aw_op *op, aw__slot *s)
         }
         break;
     case AW_KEY_ORDERED:
-        /* s leaves if it heads its key; then the key's next ones that are
-         * done, as far as the segment goes. */
-        if (s->seg == op->cur_seg && s->key->head == s) {
-            for (;;) {
-                aw__slot *n = s->knext;
-                emit_slot(op, s);
-                if (!n || n->state != S_DONE || n->seg != op->cur_seg) break;
-                s = n;
-            }
-            flush(op);
-        }
+        ready_keyed(op, s);
         break;
     }
 }
@@ -509,6 +514,7 @@ static int push_common(aw_op *op, void *input, int64_t ts, unsigned char kind,
         aw__set_err(op, "%s: out of memory for more slots (%zu in flight)", fn, op->count);
     }
     if (rc == 0 && kind == K_REC && op->cfg.mode == AW_KEY_ORDERED &&
+        (!op->kfree || op->nkeys >= ((size_t)1 << op->kbits)) &&   /* else room already */
         (rc = aw__keyed_reserve(op)) != 0)
         aw__set_err(op, "%s: out of memory for a new key's entry", fn);
     if (rc == 0) {
