@@ -87,7 +87,8 @@ TEST_SRC = $(wildcard tests/*.c)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN = $(BUILD)/tests/run_tests
 EXAMPLES = $(BUILD)/examples/bench_core $(BUILD)/examples/minimal $(BUILD)/examples/throughput \
-           $(BUILD)/examples/enrich $(BUILD)/examples/ckpt_bench $(BUILD)/examples/lookup
+           $(BUILD)/examples/enrich $(BUILD)/examples/ckpt_bench $(BUILD)/examples/lookup \
+           $(BUILD)/examples/bench_straggler $(BUILD)/examples/bench_cache
 PC       = $(BUILD)/asyncwait.pc
 HEADERS  = lib/asyncwait.h $(wildcard lib/pool.h lib/lookup.h lib/checkpoint.h lib/loop.h adapters/adapter.h)
 VERSION  = $(shell sed -n 's/^\#define AW_VERSION_STRING "\(.*\)"/\1/p' lib/asyncwait.h)
@@ -176,8 +177,12 @@ test-tsan:
 	$(MAKE) test SAN=thread
 test-all: test test-asan test-tsan
 
-bench: $(BUILD)/examples/bench_core
+# The core benchmark, then issue 15's two (docs/keyed.md): the straggler
+# workload (ordered / keyed / unordered) and the lookup cache on Zipf keys.
+bench: $(BUILD)/examples/bench_core $(BUILD)/examples/bench_straggler $(BUILD)/examples/bench_cache
 	$(BUILD)/examples/bench_core $(BENCH_ARGS)
+	$(BUILD)/examples/bench_straggler $(BENCH_ARGS)
+	$(BUILD)/examples/bench_cache $(BENCH_ARGS)
 
 # Installs the archive, the core headers, each built adapter's header in a
 # folder of its own (include/asyncwait/sqlite/sqlite.h, .../mysql/mysql.h)

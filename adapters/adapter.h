@@ -10,6 +10,21 @@
  *                                        (adapters/postgres/postgres.h; also
  *                                        postgresql://), when built with libpq
  *
+ * Every scheme also takes the lookup cache's parameters (adapters/cache.c,
+ * docs/adapters.md):
+ *   cache=N            keep the answers of up to N keys (LRU); 0 = off, the
+ *                      default. The key is the bound parameters, exact values
+ *                      and types. With the cache on, concurrent records of
+ *                      one key share one query (single-flight).
+ *   cache_ttl_ms=T     an answer older than T ms is asked again; 0 = never.
+ *   cache_missing=0|1  cache answers with no row too (default 1).
+ * With cache=N the lookup's bind runs on the operator's owner thread inside
+ * invoke (to make the key), and row runs there too for answers from the
+ * cache; on the adapter's threads for answers that just arrived. Each record
+ * still gets its own results from row, and keeps its own timeout. A failed
+ * lookup is not cached: the records waiting for it fail with its error (the
+ * operator's retry policy applies to each).
+ *
  * Life cycle: aw_adapter_open -> aw_op_new(..., aw_adapter_function(a), ...)
  * -> ... -> aw_op_free(op) -> aw_adapter_close(a). Free the operator first:
  * its aw_op_free calls the function's close, which stops the adapter's
@@ -59,7 +74,23 @@ int aw_adapter_columns(const aw_adapter *a, const char *const **names, int *ncol
  * is NULL or outlen 0). Any thread. */
 const char *aw_uri_redact(const char *uri, char *out, size_t outlen);
 
-/* Stops the adapter and frees it. Accepts NULL. */
+/* Counters of an adapter opened by aw_adapter_open. */
+typedef struct aw_adapter_stats {
+    uint64_t queries;        /* lookups sent to the store (round trips), cache on or off */
+    uint64_t cache_hits;     /* records answered from the cache */
+    uint64_t cache_misses;   /* records not answered from it: each queried or coalesced */
+    uint64_t coalesced;      /* of the misses: records that waited for a query in flight */
+    uint64_t evictions;      /* answers dropped to make room (least recently used first) */
+    uint64_t expired;        /* answers found older than cache_ttl_ms (and asked again) */
+    uint64_t cache_entries;  /* answers held now */
+} aw_adapter_stats;
+
+/* Fills *out. Any thread. Returns 0, or AW_EINVAL (a or out NULL, or an
+ * adapter opened directly, e.g. with aw_sqlite_open, which keeps none). */
+int aw_adapter_stats_get(const aw_adapter *a, aw_adapter_stats *out);
+
+/* Stops the adapter and frees it. Accepts NULL. Called from inside one of
+ * the lookup's callbacks it does nothing. */
 void aw_adapter_close(aw_adapter *a);
 
 #ifdef __cplusplus

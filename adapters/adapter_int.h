@@ -11,6 +11,7 @@ struct aw_adapter {
     const aw_function *fn;
     void (*close)(void *impl);
     struct aw__columns *cols;    /* set once, by the first connection to prepare */
+    struct aw__cache *cache;     /* aw_adapter_open's counters and cache (cache.c) */
 };
 
 /* Records the prepared lookup's result column names and placeholder count
@@ -45,6 +46,20 @@ int aw__uri_size(aw_uri *u, const char *key, size_t min, size_t max, size_t *out
 int aw__uri_check_unused(aw_uri *u, const char *known, char *err, size_t errlen);
 int aw__adapter_err(char *err, size_t errlen, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* The lookup cache (cache.c). aw__cache_new reads cache=, cache_ttl_ms= and
+ * cache_missing= from u (AW_ECONFIG naming a bad one) and gives the lookup
+ * the adapter must run instead of the user's (*wrapped); attach after the
+ * adapter opened (it may wrap a->fn), free if it did not. */
+struct aw__cache;
+int aw__cache_new(struct aw__cache **out, aw_uri *u, const aw_lookup *user, aw_lookup *wrapped,
+                  char *err, size_t errlen);
+void aw__cache_attach(struct aw__cache *c, aw_adapter *a);
+void aw__cache_free(struct aw__cache *c);
+/* True inside one of the user's lookup callbacks run for c's adapter. */
+bool aw__cache_in_callback(const struct aw__cache *c);
+/* Tests: the clock cache_ttl_ms is measured on (NULL: monotonic). */
+void aw__cache_set_clock(aw_adapter *a, int64_t (*now_ms)(void *ctx), void *ctx);
 
 /* Each adapter's entry, listed in registry.c. */
 int aw__sqlite_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup,

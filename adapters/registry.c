@@ -44,12 +44,18 @@ int aw_adapter_open(aw_adapter **out, const char *uri, const aw_lookup *lookup,
     aw_uri u;
     int rc = aw__uri_parse(&u, uri, err, errlen);
     if (rc) return rc;
+    struct aw__cache *cache = NULL;
+    aw_lookup wrapped;
+    if ((rc = aw__cache_new(&cache, &u, lookup, &wrapped, err, errlen)) != 0) {
+        aw__uri_free(&u);
+        return rc;
+    }
     rc = AW_ECONFIG;
     size_t i;
     for (i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
         if (!strcmp(u.scheme, schemes[i].scheme)) break;
     if (i < sizeof schemes / sizeof schemes[0])
-        rc = schemes[i].open(out, &u, lookup, err, errlen);
+        rc = schemes[i].open(out, &u, &wrapped, err, errlen);
 #ifndef AW_HAVE_MYSQL
     else if (!strcmp(u.scheme, "mysql"))
         aw__adapter_err(err, errlen, AW_ECONFIG, "mysql:// needs the MySQL adapter, which this "
@@ -67,6 +73,8 @@ int aw_adapter_open(aw_adapter **out, const char *uri, const aw_lookup *lookup,
                         u.scheme, aw_uri_redact(uri, shown, sizeof shown), KNOWN_SCHEMES);
     }
     aw__uri_free(&u);
+    if (rc == 0) aw__cache_attach(cache, *out);
+    else aw__cache_free(cache);
     return rc;
 }
 
@@ -127,5 +135,8 @@ const char *aw_adapter_scheme(const aw_adapter *a) { return a ? a->scheme : ""; 
 void aw_adapter_close(aw_adapter *a)
 {
     if (!a) return;
-    a->close(a->impl);
+    struct aw__cache *c = a->cache;
+    if (c && aw__cache_in_callback(c)) return;   /* as the adapters do from their threads */
+    a->close(a->impl);                           /* frees a */
+    aw__cache_free(c);
 }

@@ -31,7 +31,8 @@ static double cpu_s(void)
 
 static const char *mode_name(aw_mode m)
 {
-    return m == AW_ORDERED ? "ordered" : m == AW_UNORDERED ? "unordered" : "event-time";
+    return m == AW_ORDERED ? "ordered" : m == AW_UNORDERED ? "unordered" :
+           m == AW_UNORDERED_EVENT_TIME ? "event-time" : "keyed";
 }
 
 /* The sink checks what a run must deliver: every record once, and in
@@ -48,6 +49,15 @@ static void on_emit(void *ctx, void *input, void *const *results, size_t n, int6
     c->next = x + 1;
     c->emitted++;
 }
+
+#ifndef BENCH_NO_KEYED
+/* AW_KEY_ORDERED with one key per record: what the key table costs. */
+static uint64_t key_of_input(void *ctx, const void *input)
+{
+    (void)ctx;
+    return (uint64_t)(uintptr_t)input;
+}
+#endif
 
 /* ---------------------------------------------------- (a) inline */
 
@@ -187,6 +197,9 @@ static result run(aw_mode mode, size_t capacity, long n, aw_function fn)
 {
     check c = { 0, 0, 0, mode };
     aw_config cfg = { .mode = mode, .capacity = capacity };
+#ifndef BENCH_NO_KEYED
+    if (mode == AW_KEY_ORDERED) cfg.key_of = key_of_input;
+#endif
     aw_sink sink = { .ctx = &c, .emit = on_emit };
     aw_op *op;
     char err[256];
@@ -217,21 +230,42 @@ static result run(aw_mode mode, size_t capacity, long n, aw_function fn)
 int main(int argc, char **argv)
 {
     int quick = argc > 1 && !strcmp(argv[1], "--quick");
-    long na = quick ? 1000000 : 10000000, nb = quick ? 500000 : 4000000;
+    long na = quick ? 2000000 : 10000000, nb = quick ? 500000 : 4000000;
+#ifdef BENCH_NO_KEYED          /* to compare with a library before keyed mode */
     aw_mode modes[] = { AW_ORDERED, AW_UNORDERED, AW_UNORDERED_EVENT_TIME };
+#else
+    aw_mode modes[] = { AW_ORDERED, AW_UNORDERED, AW_UNORDERED_EVENT_TIME, AW_KEY_ORDERED };
+#endif
+    enum { NMODES = sizeof modes / sizeof modes[0] };
     int failures = 0;
 
     printf("asyncwait %s core benchmark (2 cores; records/s, higher is better)\n\n", AW_VERSION_STRING);
     printf("%-4s %-11s %8s %10s %14s %12s %10s %10s %s\n", "case", "mode", "capacity",
            "records", "records/s", "cpu ns/rec", "p50 us", "p99 us", "check");
-    for (int m = 0; m < 3; m++) {
-        aw_function fn = { .invoke = inline_invoke };
-        result r = run(modes[m], 1024, na, fn);
-        failures += r.bad != 0;
+    /* Case (a) is pure CPU on one thread: on a shared machine each mode runs
+     * REPS times, interleaved, and the best run (least disturbed) counts. */
+    enum { REPS = 5 };
+    result best[4];
+    for (int rep = 0; rep < REPS; rep++)
+        for (int m = 0; m < NMODES; m++) {
+            aw_function fn = { .invoke = inline_invoke };
+            result r = run(modes[m], 1024, na / REPS, fn);
+            failures += r.bad != 0;
+            if (rep == 0 || r.cpu_per_rec_ns < best[m].cpu_per_rec_ns) best[m] = r;
+            if (r.bad) best[m].bad = r.bad;
+        }
+    for (int m = 0; m < NMODES; m++)
         printf("%-4s %-11s %8d %10ld %14.0f %12.1f %10.2f %10.2f %s\n", "a", mode_name(modes[m]),
-               1024, na, r.rate, r.cpu_per_rec_ns, r.p50, r.p99, r.bad ? "FAIL" : "ok");
-    }
-    for (int m = 0; m < 3; m++) {
+               1024, na / REPS, best[m].rate, best[m].cpu_per_rec_ns, best[m].p50, best[m].p99,
+               best[m].bad ? "FAIL" : "ok");
+#ifndef BENCH_NO_KEYED
+    /* Issue 15's target: keyed (one key per record, no watermarks) costs at
+     * most 1.3 x unordered per record, completion inside invoke. */
+    printf("a    keyed / unordered cpu per record: %.2f (target <= 1.30: %s)\n",
+           best[3].cpu_per_rec_ns / best[1].cpu_per_rec_ns,
+           best[3].cpu_per_rec_ns <= 1.3 * best[1].cpu_per_rec_ns ? "met" : "missed");
+#endif
+    for (int m = 0; m < NMODES; m++) {
         size_t cap = 1024;
         ring rg = { .mask = 2 * cap - 1 };
         rg.slot = calloc(2 * cap, sizeof *rg.slot);

@@ -87,7 +87,10 @@ const char *aw_err_name(int err);
 typedef enum {
     AW_ORDERED,              /* output order = input order, watermarks in place */
     AW_UNORDERED,            /* a record leaves as soon as it completes */
-    AW_UNORDERED_EVENT_TIME  /* unordered between watermarks */
+    AW_UNORDERED_EVENT_TIME, /* unordered between watermarks */
+    AW_KEY_ORDERED           /* per key: records with equal keys (cfg.key_of) leave
+                              * in push order, a record never waits for one of
+                              * another key; watermarks as in event time */
 } aw_mode;
 
 /* ---------------------------------------------------------------- futures */
@@ -199,6 +202,22 @@ typedef struct aw_config {
      * may only burn CPU: -1 cut CPU per record by up to ~40 % in make
      * demo-mysql, but cost some in other runs (docs/mysql.md). Measure. */
     int      spin_us;
+    /* AW_KEY_ORDERED only (AW_EINVAL when set in another mode). key_of is
+     * required there: the key of input, called once per record on the owner
+     * thread inside aw_op_push (it must not call the operator). Records with
+     * equal keys leave in push order; records of different keys never wait
+     * for each other, except across a watermark (no record crosses one).
+     * Two inputs whose keys are equal are ordered together: hash your key
+     * into 64 bits and a collision costs only overtaking, never order. */
+    uint64_t (*key_of)(void *ctx, const void *input);
+    void    *key_ctx;
+    /* AW_KEY_ORDERED: 0 = no limit; k >= 1 = at most k records of one key
+     * invoked and not yet left at once (1: a record is invoked only after
+     * the one before it of its key left). Records held back still count
+     * against capacity, still time out from their push (fn.timeout then
+     * gets a fresh future, as between retry attempts) and are visited by
+     * aw_op_snapshot in push order. */
+    size_t   per_key_limit;
 } aw_config;
 
 /* --------------------------------------------------------------- operator */
@@ -220,13 +239,15 @@ int aw_op_create(aw_op **out, const aw_config *cfg, const aw_function *fn,
                  const aw_sink *sink, char *err, size_t errlen);
 
 /* Accepts input (owned by the operator from now on, see OWNERSHIP) with
- * event timestamp ts and invokes fn.invoke on it. While the operator is
+ * event timestamp ts and invokes fn.invoke on it (in AW_KEY_ORDERED with a
+ * per_key_limit, possibly later: when an earlier record of its key left). While the operator is
  * full it blocks, processing completions and timers (and emitting) on the
  * calling thread. Returns 0 when input was accepted -- even if the operator
  * failed during this call (the next call reports it) -- or, with input not
  * accepted and still the caller's: AW_EFAILED, AW_EINVAL (op NULL or a
  * call from inside a callback), AW_ENOMEM (no memory for more slots: they
- * are allocated in chunks as records need them, up to capacity). */
+ * are allocated in chunks as records need them, up to capacity; or, in
+ * AW_KEY_ORDERED, for a new key's entry). */
 int aw_op_push(aw_op *op, void *input, int64_t ts);
 
 /* Like aw_op_push but never waits: returns AW_EAGAIN while full (after
@@ -235,7 +256,8 @@ int aw_op_push(aw_op *op, void *input, int64_t ts);
 int aw_op_try_push(aw_op *op, void *input, int64_t ts);
 
 /* Adds a watermark; blocks while full, like aw_op_push. In AW_ORDERED it
- * keeps its position; in AW_UNORDERED_EVENT_TIME it closes a segment: no
+ * keeps its position; in AW_UNORDERED_EVENT_TIME and AW_KEY_ORDERED it
+ * closes a segment: no
  * earlier record leaves after it and no later record before it. Returns 0,
  * AW_EFAILED, or AW_EINVAL (also in AW_UNORDERED mode, which has no
  * watermarks). */

@@ -120,6 +120,18 @@ aw_future *aw__inbox_take(aw_op *op)
     return rev;
 }
 
+/* A detached future (lib/detached.c): no operator, no copy. Out of line,
+ * and tested before settle, which stays as it was (inlined). */
+__attribute__((noinline)) static int settle_detached(aw_future *f, int err,
+                                                     void *const *results, size_t n,
+                                                     const char *msg)
+{
+    int st = F_PENDING;
+    if (!atomic_compare_exchange_strong(&f->state, &st, F_DONE)) return AW_EALREADY;
+    f->done(f->done_ctx, err, results, n, msg);   /* may free f */
+    return 0;
+}
+
 static int settle(aw_future *f, int err, void *const *results, size_t n, const char *msg)
 {
     void **buf = NULL;
@@ -153,11 +165,13 @@ static int settle(aw_future *f, int err, void *const *results, size_t n, const c
 int aw_future_complete(aw_future *f, void *const *results, size_t n)
 {
     if (!f || (n > 0 && !results)) return AW_EINVAL;
+    if (__builtin_expect(f->done != NULL, 0)) return settle_detached(f, 0, results, n, NULL);
     return settle(f, 0, results, n, NULL);
 }
 
 int aw_future_fail(aw_future *f, int err, const char *msg)
 {
     if (!f || err >= 0) return AW_EINVAL;
+    if (__builtin_expect(f->done != NULL, 0)) return settle_detached(f, err, NULL, 0, msg);
     return settle(f, err, NULL, 0, msg);
 }

@@ -6,8 +6,10 @@
  * each result row into one result pointer. An adapter (SQLite, MySQL, ...)
  * runs it: a lookup that returns k rows completes its record's future with
  * k results (0 is valid). Both callbacks run on the adapter's threads (a
- * pool worker or an I/O thread), never on the operator's owner thread, and
- * possibly on several threads at once: keep ctx read-only or lock it.
+ * pool worker or an I/O thread), possibly on several threads at once: keep
+ * ctx read-only or lock it. With the lookup cache on (cache=N in the URI,
+ * adapters/adapter.h) bind runs on the operator's owner thread instead,
+ * inside invoke, and row runs there too for answers from the cache.
  *
  * Indexes are 0-based: parameter i is the (i+1)-th ?, column i the
  * (i+1)-th column of the SELECT.

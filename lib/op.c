@@ -23,6 +23,7 @@ void aw__set_err(aw_op *op, const char *fmt, ...)
 
 static void slot_release(aw_op *op, aw__slot *s)
 {
+    if (s->key) aw__keyed_leave(op, s);
     if (s->prev) s->prev->next = s->next; else op->head = s->next;
     if (s->next) s->next->prev = s->prev; else op->tail = s->prev;
     if (s->fut) aw__future_put(op, s->fut);
@@ -78,19 +79,37 @@ static void flush(aw_op *op)
     if (op->cfg.mode == AW_ORDERED) {
         while (op->head && op->head->state == S_DONE)
             emit_slot(op, op->head);
-    } else if (op->cfg.mode == AW_UNORDERED_EVENT_TIME) {
+    } else if (op->cfg.mode != AW_UNORDERED) {
         /* A watermark at the head closes the first segment; the next
-         * segment's records that completed meanwhile leave behind it. */
+         * segment's records that completed meanwhile leave behind it
+         * (keyed: those heading their key; one pass in push order also
+         * lets a key's next record go once its predecessor left). */
+        bool keyed = op->cfg.mode == AW_KEY_ORDERED;
         while (op->head && op->head->kind == K_WM) {
             emit_slot(op, op->head);
             op->cur_seg++;
             aw__slot *next;
             for (aw__slot *s = op->head; s && s->kind != K_WM; s = next) {
                 next = s->next;
-                if (s->state == S_DONE) emit_slot(op, s);
+                if (s->state == S_DONE && (!keyed || s->key->head == s)) emit_slot(op, s);
             }
         }
     }
+}
+
+/* AW_KEY_ORDERED: s leaves if it heads its key; then the key's next ones
+ * that are done, as far as the segment goes. Out of line: ready stays small
+ * for the other modes. */
+__attribute__((noinline)) static void ready_keyed(aw_op *op, aw__slot *s)
+{
+    if (s->seg != op->cur_seg || s->key->head != s) return;
+    for (;;) {
+        aw__slot *n = s->knext;
+        emit_slot(op, s);
+        if (!n || n->state != S_DONE || n->seg != op->cur_seg) break;
+        s = n;
+    }
+    if (op->head && op->head->kind == K_WM) flush(op);
 }
 
 /* s just reached S_DONE. */
@@ -108,6 +127,9 @@ static void ready(aw_op *op, aw__slot *s)
             emit_slot(op, s);
             flush(op);
         }
+        break;
+    case AW_KEY_ORDERED:
+        ready_keyed(op, s);
         break;
     }
 }
@@ -159,6 +181,8 @@ static void invoke_slot(aw_op *op, aw__slot *s)
     op->fn.invoke(op->fn.ctx, s->input, f);
     op->depth--;
 }
+
+void aw__invoke_slot(aw_op *op, aw__slot *s) { invoke_slot(op, s); }
 
 /* True, with s->due set, if another attempt may start before the deadline. */
 static bool can_retry(aw_op *op, aw__slot *s)
@@ -226,8 +250,9 @@ static void handle(aw_op *op, aw_future *f)
 static bool on_timeout(aw_op *op, aw__slot *s)
 {
     aw__tlist_del(op, s);
-    if (s->state == S_RETRY) {
-        aw__heap_del(op, s);
+    if (s->state == S_RETRY || s->state == S_HELD) {
+        if (s->state == S_RETRY) aw__heap_del(op, s);
+        else aw__keyed_unhold(op, s);   /* never invoked (per_key_limit) */
         if (!op->fn.timeout) {   /* no attempt running: nothing to orphan */
             op->timed_out++;
             return settle_slot(op, s, AW_ETIMEDOUT, NULL);
@@ -329,6 +354,10 @@ void aw__process(aw_op *op)
                 handle(op, f);
                 f = next;
             }
+            continue;
+        }
+        if (op->kpend && !op->failed && !op->in_free) {
+            aw__keyed_start(op);
             continue;
         }
         if (op->failed || op->in_free || !(op->thead || op->nheap) || !run_timers(op)) return;
@@ -451,6 +480,7 @@ static void accept(aw_op *op, void *input, int64_t ts, unsigned char kind)
         s->deadline = now + op->cfg.timeout_ms;
         aw__tlist_add(op, s);
     }
+    if (op->cfg.mode == AW_KEY_ORDERED && !aw__keyed_accept(op, s)) return;  /* held */
     invoke_slot(op, s);
 }
 
@@ -483,6 +513,10 @@ static int push_common(aw_op *op, void *input, int64_t ts, unsigned char kind,
         rc = AW_ENOMEM;
         aw__set_err(op, "%s: out of memory for more slots (%zu in flight)", fn, op->count);
     }
+    if (rc == 0 && kind == K_REC && op->cfg.mode == AW_KEY_ORDERED &&
+        (!op->kfree || op->nkeys >= ((size_t)1 << op->kbits)) &&   /* else room already */
+        (rc = aw__keyed_reserve(op)) != 0)
+        aw__set_err(op, "%s: out of memory for a new key's entry", fn);
     if (rc == 0) {
         accept(op, input, ts, kind);
         aw__process(op);

@@ -22,6 +22,7 @@ enum { F_FREE, F_PENDING, F_COMPLETING, F_DONE, F_TIMEDOUT, F_LATE };
 #endif
 
 typedef struct aw__slot aw__slot;
+typedef struct aw__key aw__key;
 
 struct aw_future {
     _Atomic int state;
@@ -33,9 +34,13 @@ struct aw_future {
     void **res;              /* inl, or heap when n > AW__INLINE_RESULTS */
     char *msg;               /* failure message (heap) or NULL */
     void *inl[AW__INLINE_RESULTS];
+    /* A detached future (lib/detached.h) has no op: its one settling
+     * calls done instead of delivering. NULL for an operator's future. */
+    void (*done)(void *ctx, int err, void *const *res, size_t n, const char *msg);
+    void *done_ctx;
 };
 
-enum { S_WAIT, S_RETRY, S_DONE, S_FREE };   /* record states */
+enum { S_WAIT, S_RETRY, S_DONE, S_FREE, S_HELD };   /* record states; HELD: per_key_limit */
 enum { K_REC, K_WM };               /* slot kinds */
 
 struct aw__slot {
@@ -54,6 +59,20 @@ struct aw__slot {
     int attempt;             /* retries started */
     int heap;                /* index in the retry heap, -1 if absent */
     unsigned char kind, state, timed;
+    unsigned char kran;      /* AW_KEY_ORDERED: was invoked (counts in key->running) */
+    aw__key *key;            /* AW_KEY_ORDERED: its key's entry (keyed.c) */
+    aw__slot *knext;         /* AW_KEY_ORDERED: next record of the same key */
+};
+
+/* AW_KEY_ORDERED: one entry per key with records in flight (keyed.c). */
+struct aw__key {
+    uint64_t key;
+    aw__key *next;           /* hash chain; free list */
+    aw__key *pnext;          /* list of keys whose held records may start */
+    aw__slot *head, *tail;   /* the key's records in push order (knext) */
+    aw__slot *held;          /* first record not yet invoked, or NULL */
+    size_t count, running;   /* records; of them invoked and not yet left */
+    bool pending;            /* on op->kpend */
 };
 
 /* The first AW__EXACT records have their push-to-emit latency measured,
@@ -113,6 +132,13 @@ struct aw_op {
     bool failed, in_free;
     uint64_t left;               /* records + watermarks that left, ever */
 
+    /* AW_KEY_ORDERED (keyed.c): key -> entry, chained, 2^kbits buckets */
+    aw__key **kb;
+    unsigned kbits;
+    size_t nkeys;
+    aw__key *kfree, *kpend;
+    void *kchunks;
+
     uint64_t pushed, emitted, nfailed, timed_out, retried, late, watermarks;
     uint64_t hist[AW__HIST_BUCKETS];
     uint64_t nhist, max_ns;
@@ -129,6 +155,15 @@ void aw__set_err(aw_op *op, const char *fmt, ...) __attribute__((format(printf, 
 /* op_new.c */
 int aw__slots_grow(aw_op *op);            /* one more chunk of slots: 0 or AW_ENOMEM */
 void aw__slots_free_all(aw_op *op);
+
+/* keyed.c (AW_KEY_ORDERED) */
+int aw__keyed_reserve(aw_op *op);                 /* room for one more key: 0 or AW_ENOMEM */
+bool aw__keyed_accept(aw_op *op, aw__slot *s);    /* true: invoke s now; false: held */
+void aw__keyed_leave(aw_op *op, aw__slot *s);     /* s (its key's head) leaves */
+void aw__keyed_unhold(aw_op *op, aw__slot *s);    /* held s is about to time out */
+void aw__keyed_start(aw_op *op);                  /* invokes what keys may start now */
+void aw__keyed_free(aw_op *op);
+void aw__invoke_slot(aw_op *op, aw__slot *s);     /* op.c */
 
 /* future.c */
 aw_future *aw__future_get(aw_op *op);

@@ -31,8 +31,15 @@ static int check_config(const aw_config *cfg, const aw_function *fn, const aw_si
     if (!sink) return bad(err, errlen, AW_EINVAL, "aw_op_new: sink is NULL");
     if (!fn->invoke) return bad(err, errlen, AW_EINVAL, "aw_op_new: fn->invoke is NULL (it is required)");
     if (!sink->emit) return bad(err, errlen, AW_EINVAL, "aw_op_new: sink->emit is NULL (it is required)");
-    if (cfg->mode != AW_ORDERED && cfg->mode != AW_UNORDERED && cfg->mode != AW_UNORDERED_EVENT_TIME)
+    if (cfg->mode != AW_ORDERED && cfg->mode != AW_UNORDERED &&
+        cfg->mode != AW_UNORDERED_EVENT_TIME && cfg->mode != AW_KEY_ORDERED)
         return bad(err, errlen, AW_EINVAL, "aw_op_new: mode %d is not an aw_mode", (int)cfg->mode);
+    if (cfg->mode == AW_KEY_ORDERED && !cfg->key_of)
+        return bad(err, errlen, AW_EINVAL, "aw_op_new: AW_KEY_ORDERED needs cfg->key_of "
+                   "(the key of an input) but it is NULL");
+    if (cfg->mode != AW_KEY_ORDERED && (cfg->key_of || cfg->key_ctx || cfg->per_key_limit))
+        return bad(err, errlen, AW_EINVAL, "aw_op_new: key_of, key_ctx and per_key_limit are "
+                   "for AW_KEY_ORDERED only (mode is %d)", (int)cfg->mode);
     if (cfg->capacity == 0 || cfg->capacity > MAX_CAPACITY)
         return bad(err, errlen, AW_EINVAL, "aw_op_new: capacity %zu (must be 1 to %zu)",
                    cfg->capacity, MAX_CAPACITY);
@@ -107,6 +114,7 @@ static void destroy(aw_op *op)
     aw__future_free_all(op);
     aw__slots_free_all(op);
     free(op->heap);
+    aw__keyed_free(op);
     if (op->efd >= 0) close(op->efd);
     free(op);
 }

@@ -117,6 +117,16 @@ for join in inner left; do
 done
 run csv_cust_inner --dsn "$DSN" --sql "$CUST_SQL" --key customer_id < orders.csv
 same csv_cust_inner want_cust_inner.csv csv_cust_inner.out
+# --cache: the same bytes, fewer queries, and the hit ratio in the summary
+# (orders repeat customers: 100 customers, more orders).
+run csv_cust_cache --dsn "$DSN" --sql "$CUST_SQL" --key customer_id --cache 50 --cache-ttl-ms 60000 < orders.csv
+same csv_cust_cache want_cust_inner.csv csv_cust_cache.out
+if grep -qE 'cache hit ratio [0-9.]+% \([0-9]+ hits, [0-9]+ queries\)' csv_cust_cache.err; then ok csv_cust_cache_summary
+else bad csv_cust_cache_summary "$(tail -n 1 csv_cust_cache.err)"; fi
+run cache_ttl_alone --dsn "$DSN" --sql "$CUST_SQL" --key customer_id --cache-ttl-ms 10 < orders.csv
+expect cache_ttl_alone 2 "--cache-ttl-ms needs --cache"
+run cache_bad --dsn "$DSN" --sql "$CUST_SQL" --key customer_id --cache x < orders.csv
+expect cache_bad 2 "--cache must be a whole number"
 run csv_cust_left_by_index --dsn "sqlite:db.sqlite?threads=1" --sql "$CUST_SQL" --key 2 --join left --format csv < orders.csv
 same csv_cust_left_by_index want_cust_left.csv csv_cust_left_by_index.out
 run jsonl_cust_left --dsn "$DSN" --sql "$CUST_SQL" --key customer_id --join left --capacity 7 < orders.jsonl

@@ -50,7 +50,7 @@ static void core_bad_arguments_create(void)
     c.capacity = 0;
     BAD(&c, &fn, &sink, "capacity");
     c = good;
-    c.mode = (aw_mode)3;
+    c.mode = (aw_mode)(AW_KEY_ORDERED + 1);   /* the first value past the enum */
     BAD(&c, &fn, &sink, "mode");
     c = good;
     c.mode = (aw_mode)-1;

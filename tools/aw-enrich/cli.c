@@ -38,6 +38,10 @@ void en_usage(FILE *f)
 "                       a record whose lookup failed or that is malformed:\n"
 "                       stop (exit 3, default), leave it out (exit 1), or\n"
 "                       write it with empty result fields (exit 1)\n"
+"  --cache N            keep the answers of up to N keys (LRU) and let records\n"
+"                       with the key of a lookup in flight wait for it; the\n"
+"                       summary shows the hit ratio (default 0: off)\n"
+"  --cache-ttl-ms T     ask a cached key again after T ms (default 0: never)\n"
 "  --progress, --no-progress\n"
 "                       progress on stderr (default: when stderr is a terminal)\n"
 "  -h, --help           this text\n"
@@ -52,7 +56,7 @@ void en_usage(FILE *f)
 enum {
     OPT_DSN = 256, OPT_SQL, OPT_KEY, OPT_FORMAT, OPT_MODE, OPT_CAPACITY,
     OPT_TIMEOUT, OPT_RETRIES, OPT_RETRY_DELAY, OPT_JOIN, OPT_ON_ERROR,
-    OPT_PROGRESS, OPT_NO_PROGRESS, OPT_VERSION
+    OPT_PROGRESS, OPT_NO_PROGRESS, OPT_VERSION, OPT_CACHE, OPT_CACHE_TTL
 };
 
 static const struct option long_opts[] = {
@@ -67,6 +71,8 @@ static const struct option long_opts[] = {
     { "retry-delay-ms", required_argument, NULL, OPT_RETRY_DELAY },
     { "join",           required_argument, NULL, OPT_JOIN },
     { "on-error",       required_argument, NULL, OPT_ON_ERROR },
+    { "cache",          required_argument, NULL, OPT_CACHE },
+    { "cache-ttl-ms",   required_argument, NULL, OPT_CACHE_TTL },
     { "progress",       no_argument,       NULL, OPT_PROGRESS },
     { "no-progress",    no_argument,       NULL, OPT_NO_PROGRESS },
     { "help",           no_argument,       NULL, 'h' },
@@ -169,6 +175,16 @@ int en_cli_parse(en_opts *o, int argc, char **argv, bool *exit_now,
                 return fail(err, errlen, "--on-error must be fail, skip or keep, not '%s'", optarg);
             o->on_error = (en_onerr)i;
             break;
+        case OPT_CACHE:
+            if (!parse_int(optarg, 0, INT64_C(100000000), &v))
+                return fail(err, errlen, "--cache must be a whole number from 0 (off) to 100000000, not '%s'", optarg);
+            o->cache = (size_t)v;
+            break;
+        case OPT_CACHE_TTL:
+            if (!parse_int(optarg, 0, INT64_C(86400000000), &v))
+                return fail(err, errlen, "--cache-ttl-ms must be a whole number from 0 (no expiry) to 86400000000, not '%s'", optarg);
+            o->cache_ttl_ms = v;
+            break;
         case OPT_PROGRESS: o->progress = 1; break;
         case OPT_NO_PROGRESS: o->progress = 0; break;
         case 'h':
@@ -190,6 +206,7 @@ int en_cli_parse(en_opts *o, int argc, char **argv, bool *exit_now,
     if (!o->dsn) return fail(err, errlen, "--dsn is required, e.g. --dsn 'sqlite:customers.db?threads=4'");
     if (!o->sql) return fail(err, errlen, "--sql is required, e.g. --sql 'SELECT name FROM customers WHERE id = ?'");
     if (o->nkeys == 0) return fail(err, errlen, "--key is required: one per ? in --sql");
+    if (o->cache_ttl_ms && !o->cache) return fail(err, errlen, "--cache-ttl-ms needs --cache N (how many keys to keep)");
     return 0;
 }
 

@@ -44,6 +44,8 @@ typedef struct en_opts {
     en_join      join;
     en_onerr     on_error;
     int          progress;    /* -1 = when stderr is a terminal, 0 off, 1 on */
+    size_t       cache;       /* --cache N: the lookup cache's keys; 0 = off */
+    int64_t      cache_ttl_ms;/* --cache-ttl-ms T; 0 = no expiry */
 } en_opts;
 
 /* Parses argv into *o. Returns 0; EN_EXIT_OK with *exit_now set after
@@ -218,6 +220,9 @@ int64_t en_now_us(void);
 void en_progress(FILE *f, bool tty, const en_counts *c, const aw_stats *s, double rate);
 void en_progress_clear(FILE *f, bool tty);
 /* The one-line summary at the end. */
-void en_summary(FILE *f, const en_counts *c, const aw_stats *s, int64_t wall_us);
+/* cache: the adapter's counters when --cache is on, else NULL. */
+struct aw_adapter_stats;
+void en_summary(FILE *f, const en_counts *c, const aw_stats *s,
+                const struct aw_adapter_stats *cache, int64_t wall_us);
 
 #endif /* AW_ENRICH_H */

@@ -486,12 +486,21 @@ int main(int argc, char **argv)
     int code = 0;
     /* The store: opens, prepares, checks -- configuration errors are 2.
      * Its threads start with our signals blocked: only this thread gets
-     * them (and a signal meanwhile waits until the mask is restored). */
+     * them (and a signal meanwhile waits until the mask is restored).
+     * --cache and --cache-ttl-ms are the DSN's cache parameters. */
+    char *cached_dsn = NULL;
+    if (x->o.cache) {
+        size_t len = strlen(x->o.dsn) + 80;
+        if (!(cached_dsn = malloc(len))) { say("out of memory"); code = EN_EXIT_FATAL; goto out; }
+        snprintf(cached_dsn, len, "%s%ccache=%zu&cache_ttl_ms=%lld", x->o.dsn,
+                 strchr(x->o.dsn, '?') ? '&' : '?', x->o.cache, (long long)x->o.cache_ttl_ms);
+    }
     sigset_t mask;
     en_signals_block(&mask);
-    rc = en_query_open(x->o.dsn, x->o.sql, x->o.nkeys, &x->ad, &x->names, &x->ncols,
-                       err, sizeof err);
+    rc = en_query_open(cached_dsn ? cached_dsn : x->o.dsn, x->o.sql, x->o.nkeys, &x->ad,
+                       &x->names, &x->ncols, err, sizeof err);
     en_signals_restore(&mask);
+    free(cached_dsn);
     if (rc) { say("%s", err); code = rc; goto out; }
     if (en_lines_init(&x->in, STDIN_FILENO)) { say("out of memory"); code = EN_EXIT_FATAL; goto out; }
     rc = start_input(x, err, sizeof err);
@@ -518,6 +527,8 @@ out:;
     aw_stats st = { 0 };
     if (x->op) aw_op_stats(x->op, &st);
     aw_op_free(x->op);              /* stops the lookups, discards the rest */
+    aw_adapter_stats as;
+    bool have_as = x->o.cache && x->ad && aw_adapter_stats_get(x->ad, &as) == 0;
     en_query_close(x->ad, x->names, x->ncols);
     for (en_record *r = x->late, *next; r; r = next) {
         next = r->next;
@@ -529,7 +540,7 @@ out:;
     x->cnt.signal = en_signal_first();
     if (x->op || x->cnt.in || x->cnt.signal) {
         if (x->progress) en_progress_clear(stderr, x->tty);
-        en_summary(stderr, &x->cnt, &st, en_now_us() - x->start_us);
+        en_summary(stderr, &x->cnt, &st, have_as ? &as : NULL, en_now_us() - x->start_us);
     }
     en_csv_free(x->csv);
     en_json_free(x->json);

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "enrich.h"
+#include "adapter.h"
 
 int64_t en_now_us(void)
 {
@@ -28,7 +29,8 @@ void en_progress_clear(FILE *f, bool tty)
     }
 }
 
-void en_summary(FILE *f, const en_counts *c, const aw_stats *s, int64_t wall_us)
+void en_summary(FILE *f, const en_counts *c, const aw_stats *s,
+                const struct aw_adapter_stats *cache, int64_t wall_us)
 {
     double secs = (double)wall_us / 1e6;
     fprintf(f, "aw-enrich: %" PRIu64 " records in, %" PRIu64 " out, %" PRIu64 " failed",
@@ -39,6 +41,12 @@ void en_summary(FILE *f, const en_counts *c, const aw_stats *s, int64_t wall_us)
     if (c->discarded) fprintf(f, ", %" PRIu64 " not finished (stopped)", c->discarded);
     if (c->lost) fprintf(f, ", %" PRIu64 " not written (output failed)", c->lost);
     if (c->signal) fprintf(f, ", stopped by %s", en_signal_name(c->signal));
+    if (cache) {
+        uint64_t looked = cache->cache_hits + cache->cache_misses;
+        fprintf(f, ", cache hit ratio %.1f%% (%" PRIu64 " hits, %" PRIu64 " queries)",
+                looked ? 100.0 * (double)cache->cache_hits / (double)looked : 0.0,
+                cache->cache_hits, cache->queries);
+    }
     fprintf(f, ", %.3f s wall, %.0f records/s, p99 %.2f ms",
             secs, secs > 0 ? (double)c->in / secs : 0, s->p99_us / 1000.0);
     uint64_t left = s->emitted + s->failed;
