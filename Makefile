@@ -41,7 +41,7 @@ ADAPTER_DIRS = sqlite
 # Optional adapters, folder=pkg-config module: each is built (its folder's
 # .c files, -DAW_HAVE_<FOLDER>, its client's flags) when its client library
 # is installed. HAVE lists the ones found; <FOLDER>_OK is yes for each.
-OPT_ADAPTERS = mysql=libmariadb
+OPT_ADAPTERS = mysql=libmariadb redis=hiredis
 define opt_adapter
 ifeq ($$(shell $$(PKG_CONFIG) --exists $(2) 2>/dev/null && echo yes),yes)
   HAVE         += $(1)

@@ -52,5 +52,8 @@ int aw__sqlite_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup,
 /* adapters/mysql/common.c; listed only when built with AW_HAVE_MYSQL. */
 int aw__mysql_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup,
                        char *err, size_t errlen);
+/* adapters/redis/common.c; listed only when built with AW_HAVE_REDIS. */
+int aw__redis_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup,
+                       char *err, size_t errlen);
 
 #endif

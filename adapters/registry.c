@@ -6,10 +6,16 @@
 #include "adapter_int.h"
 
 #ifdef AW_HAVE_MYSQL
-#define KNOWN_SCHEMES "sqlite, mysql"
+#define KNOWN_MYSQL ", mysql"
 #else
-#define KNOWN_SCHEMES "sqlite"
+#define KNOWN_MYSQL ""
 #endif
+#ifdef AW_HAVE_REDIS
+#define KNOWN_REDIS ", redis"
+#else
+#define KNOWN_REDIS ""
+#endif
+#define KNOWN_SCHEMES "sqlite" KNOWN_MYSQL KNOWN_REDIS
 
 typedef int (*open_fn)(aw_adapter **, aw_uri *, const aw_lookup *, char *, size_t);
 
@@ -17,6 +23,9 @@ static const struct { const char *scheme; open_fn open; } schemes[] = {
     { "sqlite", aw__sqlite_open_uri },
 #ifdef AW_HAVE_MYSQL
     { "mysql", aw__mysql_open_uri },
+#endif
+#ifdef AW_HAVE_REDIS
+    { "redis", aw__redis_open_uri },
 #endif
 };
 
@@ -44,6 +53,11 @@ int aw_adapter_open(aw_adapter **out, const char *uri, const aw_lookup *lookup,
     else if (!strcmp(u.scheme, "mysql"))
         aw__adapter_err(err, errlen, AW_ECONFIG, "mysql:// needs the MySQL adapter, which this "
                         "build lacks: install libmariadb-dev and rebuild");
+#endif
+#ifndef AW_HAVE_REDIS
+    else if (!strcmp(u.scheme, "redis"))
+        aw__adapter_err(err, errlen, AW_ECONFIG, "redis:// needs the Redis adapter, which this "
+                        "build lacks: install libhiredis-dev and rebuild");
 #endif
     else
     {
