@@ -191,6 +191,20 @@ int rd__connect(const rd_cfg *c, redisContext **out, char *err, size_t errlen)
         }
         freeReplyObject(r);
     }
+    /* A server that is still loading its data answers every command with
+     * -LOADING: not up yet, as far as we are concerned. */
+    redisReply *r = redisCommand(k, "PING");
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        int code = r && strncmp(r->str, "LOADING", 7) ? AW_ECONFIG : AW_ECONN;
+        bool noauth = r && !strncmp(r->str, "NOAUTH", 6);
+        aw__adapter_err(err, errlen, code, "redis: PING at %s failed: %s%s", c->where, r ? r->str : k->errstr,
+                        noauth ? " (the server needs a login: user:pass@ in the URI, password_env=NAME "
+                                 "or AW_REDIS_PASSWORD)" : "");
+        freeReplyObject(r);
+        redisFree(k);
+        return code;
+    }
+    freeReplyObject(r);
     redisSetTimeout(k, ms_tv(c->read_timeout_ms));
     *out = k;
     return 0;
