@@ -60,6 +60,8 @@ LIBS       += -lpthread -lm
 # Programs built only with an optional adapter.
 MYSQL_EXAMPLES = $(if $(MYSQL_OK),$(patsubst examples/%.c,$(BUILD)/examples/%,\
                    $(wildcard examples/delay_proxy.c examples/throughput_mysql.c)))
+REDIS_EXAMPLES = $(if $(REDIS_OK),$(patsubst examples/%.c,$(BUILD)/examples/%,\
+                   $(wildcard examples/delay_proxy.c examples/throughput_redis.c)))
 ALL_CFLAGS  = $(WARN) $(DEFS) $(INCS) $(CFLAGS) $(SANFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
@@ -112,7 +114,7 @@ $(LIB): $(LIB_OBJ) $(CONFIG)
 
 # A static pattern rule: the example objects are named targets, not
 # intermediates, so a missing one is rebuilt.
-ALL_EXAMPLES = $(EXAMPLES) $(MYSQL_EXAMPLES)
+ALL_EXAMPLES = $(sort $(EXAMPLES) $(MYSQL_EXAMPLES) $(REDIS_EXAMPLES))
 $(ALL_EXAMPLES): $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $< $(LIB) $(LIBS) -o $@
@@ -127,7 +129,7 @@ $(PC): lib/asyncwait.h $(PC_STAMP)
 	    '$(PREFIX)' '$(VERSION)' '$(PC_PRIVATE)' > $@
 
 deps:
-	scripts/deps.sh build mysql
+	scripts/deps.sh build mysql redis
 
 # The README's test command: installs missing packages, builds, runs every
 # suite. TESTS=suite[,suite] runs a subset. A sub-make runs the suites
@@ -142,11 +144,16 @@ test: deps
 MYSQL_ROWS ?= 100000
 NEED_SERVER = $(if $(TESTS),$(findstring mysql,$(TESTS)),all)
 WITH_SERVER = $(if $(NEED_SERVER),tests/mariadb.sh run -n $(MYSQL_ROWS))
+# Likewise the redis suite inside tests/redis.sh run (AW_REDIS_*).
+REDIS_ROWS ?= 100000
+NEED_REDIS  = $(if $(TESTS),$(findstring redis,$(TESTS)),all)
+WITH_REDIS  = $(if $(NEED_REDIS),tests/redis.sh run -n $(REDIS_ROWS))
 test-run: $(TEST_BIN)
-	$(WITH_SERVER) $(TEST_BIN) $(TESTS)
+	$(WITH_SERVER) $(WITH_REDIS) $(TEST_BIN) $(TESTS)
 ifneq ($(wildcard tools/aw-enrich/main.c),)
 	$(if $(TESTS),,$(MAKE) test-enrich)
 	$(if $(TESTS),,$(if $(filter yes,$(MYSQL_OK)),$(MAKE) test-enrich-mysql))
+	$(if $(TESTS),,$(if $(filter yes,$(REDIS_OK)),$(MAKE) test-enrich-redis))
 endif
 	$(if $(TESTS),,$(MAKE) test-crash)
 	$(if $(TESTS)$(SAN),,$(MAKE) test-install)
@@ -314,3 +321,32 @@ demo-mysql:
 	tests/mariadb.sh run -n $(DEMO_MYSQL_ROWS) $(BUILD)/examples/throughput_mysql \
 	    --proxy $(BUILD)/examples/delay_proxy $(DEMO_MYSQL_ARGS)
 
+
+# ------------------------------------------------------------------ Redis
+# The Redis adapter (adapters/redis) is built when libhiredis-dev is
+# installed (scripts/deps.sh redis); redis:// then opens through the same
+# aw_adapter_open. make test-redis runs the redis suite against a private,
+# throwaway server (tests/redis.sh); make demo-redis runs the comparison.
+ifeq ($(REDIS_OK),yes)
+examples: $(REDIS_EXAMPLES)
+endif
+.PHONY: test-redis demo-redis test-enrich-redis
+
+# Only the redis suite, with its server.
+test-redis:
+	scripts/deps.sh build redis
+	$(MAKE) test-run TESTS=redis
+
+# aw-enrich on a throwaway Redis: the same bytes as on SQLite.
+test-enrich-redis: $(ENRICH_BIN)
+	tests/redis.sh run -n 1000 tests/test_aw_enrich_redis.sh $(ENRICH_BIN)
+
+# The comparison (examples/throughput_redis.c): sync vs pool vs native
+# (pipeline 1, 16, 256) vs redis-benchmark, RTT 0 / 0.5 / 2 ms through
+# examples/delay_proxy. DEMO_REDIS_ARGS=--quick for a shorter run.
+DEMO_REDIS_ROWS ?= 1000000
+demo-redis:
+	scripts/deps.sh build demo redis
+	$(MAKE) $(BUILD)/examples/throughput_redis $(BUILD)/examples/delay_proxy
+	tests/redis.sh run -n $(DEMO_REDIS_ROWS) $(BUILD)/examples/throughput_redis \
+	    --proxy $(BUILD)/examples/delay_proxy $(DEMO_REDIS_ARGS)

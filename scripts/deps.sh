@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages asyncwait needs, only those missing.
-# Usage: scripts/deps.sh [group...]   groups: build (default), demo, mysql, fuzz
+# Usage: scripts/deps.sh [group...]   groups: build (default), demo, mysql, redis, fuzz
 set -euo pipefail
 pkgs=(build-essential pkg-config libcunit1-dev libsqlite3-dev sqlite3 libcsv-dev libjansson-dev)
 for g in "$@"; do
@@ -8,8 +8,9 @@ for g in "$@"; do
         build) ;;
         demo) pkgs+=(gnuplot-nox) ;;
         mysql) pkgs+=(mariadb-server libmariadb-dev sysbench) ;;
+        redis) pkgs+=(redis-server libhiredis-dev) ;;
         fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
-        *) echo "deps.sh: unknown group '$g' (build, demo, mysql, fuzz)" >&2; exit 2 ;;
+        *) echo "deps.sh: unknown group '$g' (build, demo, mysql, redis, fuzz)" >&2; exit 2 ;;
     esac
 done
 missing=()
