@@ -23,7 +23,9 @@
  *
  * Usage: throughput_redis [--proxy PATH] [--dir DIR] [--threads 1,16]
  *                         [--pipeline 1,16,256] [--rtt-us 0,500,2000]
- *                         [--seconds S] [--quick] [--only sync,pool,native,benchmark] */
+ *                         [--seconds S] [--quick] [--only sync,pool,native,benchmark]
+ *                         [--spin-us N]
+ * --spin-us is the operator's aw_config.spin_us (default here -1: never spin). */
 #include <errno.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
@@ -49,7 +51,8 @@ static struct {
     long threads[MAXV]; int nthreads;
     long pipes[MAXV]; int npipes;
     long rtt_us[MAXV]; int nrtt;
-} opt = { "build/demo", NULL, NULL, 1.5, { 1, 16 }, 2, { 1, 16, 256 }, 3, { 0, 500, 2000 }, 3 };
+    int spin_us;                  /* aw_config.spin_us */
+} opt = { "build/demo", NULL, NULL, 1.5, { 1, 16 }, 2, { 1, 16, 256 }, 3, { 0, 500, 2000 }, 3, -1 };
 
 static bool wanted(const char *s) { return !opt.only || strstr(opt.only, s); }
 
@@ -216,7 +219,7 @@ static void run_op(run *r, int port)
     }
     tally t = { 0 };
     long inflight = r->c * r->p;
-    aw_config cfg = { .mode = AW_UNORDERED, .capacity = (size_t)(2 * inflight + 2), .spin_us = -1 };
+    aw_config cfg = { .mode = AW_UNORDERED, .capacity = (size_t)(2 * inflight + 2), .spin_us = opt.spin_us };
     aw_sink sink = { .ctx = &t, .emit = t_emit, .error = t_error };
     aw_op *op = NULL;
     if (aw_op_create(&op, &cfg, aw_adapter_function(a), &sink, err, sizeof err)) {
@@ -419,7 +422,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: throughput_redis [--proxy PATH] [--dir DIR] [--threads 1,16] [--pipeline 1,16,256]\n"
                     "                        [--rtt-us 0,500,2000] [--seconds S] [--quick] "
-                    "[--only sync,pool,native,benchmark]\n"
+                    "[--only sync,pool,native,benchmark] [--spin-us N]\n"
                     "  (run it through tests/redis.sh run, which sets AW_REDIS_*)\n");
     return 2;
 }
@@ -437,6 +440,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--dir")) { opt.dir = v; i++;
         } else if (!strcmp(a, "--proxy")) { opt.proxy = v; i++;
         } else if (!strcmp(a, "--only")) { opt.only = v; i++;
+        } else if (!strcmp(a, "--spin-us")) { opt.spin_us = atoi(v); i++;
         } else if (!strcmp(a, "--seconds")) { opt.seconds = atof(v); i++;
             if (opt.seconds <= 0) return usage();
         } else if (!strcmp(a, "--threads")) {

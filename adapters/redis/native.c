@@ -63,6 +63,7 @@ typedef struct nconn {
     size_t olen, ooff, ocap;
     nreq *head, *tail;            /* in flight, oldest first */
     size_t inflight, hs_left;
+    size_t unsent;                /* of inflight: still in out, not yet flushed */
     int64_t deadline, retry_at;   /* ns; -1 = none */
     long backoff_ms;
     bool ever_up;
@@ -183,7 +184,7 @@ static void teardown(nconn *c, int code, const char *msg)
         req_free(n, r);
     }
     c->tail = NULL;
-    c->inflight = c->hs_left = 0;
+    c->inflight = c->hs_left = c->unsent = 0;
     if (c->ev && c->fd >= 0) epoll_ctl(n->ep, EPOLL_CTL_DEL, c->fd, NULL);
     if (c->k) redisFree(c->k);
     if (c->rd) redisReaderFree(c->rd);
@@ -244,6 +245,19 @@ static bool out_reserve(nconn *c, size_t more)
     return true;
 }
 
+/* Writes c then the decimal v then CR LF at p; returns the end. */
+static char *header(char *p, char c, size_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    *p++ = c;
+    while (n) *p++ = tmp[--n];
+    *p++ = '\r';
+    *p++ = '\n';
+    return p;
+}
+
 /* Appends one command in RESP to c's output buffer. */
 static bool out_command(nconn *c, int argc, const char *const *argv, const size_t *lens)
 {
@@ -251,9 +265,9 @@ static bool out_command(nconn *c, int argc, const char *const *argv, const size_
     for (int i = 0; i < argc; i++) need += lens[i] + 26;
     if (!out_reserve(c, need)) return false;
     char *p = c->out + c->olen;
-    p += sprintf(p, "*%d\r\n", argc);
+    p = header(p, '*', (size_t)argc);
     for (int i = 0; i < argc; i++) {
-        p += sprintf(p, "$%zu\r\n", lens[i]);
+        p = header(p, '$', lens[i]);
         memcpy(p, argv[i], lens[i]);
         p += lens[i];
         *p++ = '\r';
@@ -269,12 +283,14 @@ static void push_req(nconn *c, nreq *r)
     if (c->tail) c->tail->next = r; else c->head = r;
     c->tail = r;
     c->inflight++;
+    c->unsent++;
     if (c->deadline < 0) c->deadline = r->deadline;
 }
 
 /* Writes what the socket takes; the rest waits for EPOLLOUT. */
 static void flush(nconn *c)
 {
+    c->unsent = 0;
     while (c->ooff < c->olen) {
         ssize_t w = send(c->fd, c->out + c->ooff, c->olen - c->ooff, MSG_NOSIGNAL);
         if (w > 0) { c->ooff += (size_t)w; continue; }
@@ -462,6 +478,7 @@ static void dispatch(native *n)
 {
     const rd_cfg *k = &n->a->cfg;
     bool any = false;
+    int64_t deadline = 0;
     while (n->wq_head) {
         nconn *c = NULL;
         for (size_t i = 0; i < n->n; i++) {
@@ -481,13 +498,22 @@ static void dispatch(native *n)
             req_free(n, r);
             continue;
         }
-        r->deadline = now_ns() + (int64_t)k->read_timeout_ms * 1000000;
+        if (!deadline) deadline = now_ns() + (int64_t)k->read_timeout_ms * 1000000;
+        r->deadline = deadline;
         push_req(c, r);
         any = true;
     }
     if (!any) return;
-    for (size_t i = 0; i < n->n; i++)
-        if (n->c[i].state == C_UP && n->c[i].olen > n->c[i].ooff && !(n->c[i].ev & EPOLLOUT)) flush(&n->c[i]);
+    /* Cork: while commands are on the wire, their replies will bring us
+     * back (conn_event flushes then); until then gather more, unless a
+     * good batch is there already. Nothing waits unsent with nothing sent. */
+    size_t cork = k->pipeline / 8 ? k->pipeline / 8 : 1;
+    for (size_t i = 0; i < n->n; i++) {
+        nconn *c = &n->c[i];
+        if (c->state == C_UP && c->unsent && !(c->ev & EPOLLOUT) &&
+            (c->inflight == c->unsent || c->unsent >= cork))
+            flush(c);
+    }
 }
 
 static void do_cancels(native *n)
@@ -557,7 +583,13 @@ static void *io_main(void *arg)
             int64_t d = next - now_ns();
             timeout = d <= 0 ? 0 : (int)((d + 999999) / 1000000);
         }
-        atomic_store(&n->sleeping, true);
+        /* Ask invoke for a wake-up only while few commands are on the wire:
+         * otherwise their replies wake us, and new records wait for them
+         * (one wake-up per burst, not per record). */
+        size_t sent = 0;
+        for (size_t i = 0; i < n->n; i++) sent += n->c[i].inflight - n->c[i].unsent;
+        size_t half = n->n * n->a->cfg.pipeline / 2;
+        if (sent < (half ? half : 1)) atomic_store(&n->sleeping, true);
         if (atomic_load(&n->inbox) || atomic_load(&n->cancel_pending) || atomic_load(&n->stop))
             timeout = 0;
         int k = epoll_wait(n->ep, ev, 64, timeout);
