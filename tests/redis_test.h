@@ -18,11 +18,14 @@ typedef struct rt_env {
 
 extern rt_env rt;
 
+/* io= of the async URIs rt_uri makes: "owner" (default) or "thread". */
+extern const char *rt_io;
+
 /* True if the server's environment is there; otherwise a CUnit failure
  * that says how to run the suite. Every test starts with it. */
 bool rt_need_server(void);
 
-/* "redis://aw@host:port/0?strategy=S&threads|connections=N&EXTRA" -- the
+/* "redis://aw@host:port/0?strategy=S&threads|connections=N[&io=rt_io]&EXTRA" -- the
  * password comes from AW_REDIS_PASSWORD, as the script exports it. */
 void rt_uri(char *buf, size_t n, aw_redis_strategy s, size_t count, const char *extra);
 
@@ -37,6 +40,7 @@ void redis_timeout_while_queued(void);
 void redis_close_while_busy(void);
 void redis_close_from_callback(void);
 void redis_fault_kill_and_restart_pool(void);
-void redis_fault_kill_and_restart_async(void);
+void redis_fault_kill_and_restart_async_owner(void);
+void redis_fault_kill_and_restart_async_thread(void);
 
 #endif

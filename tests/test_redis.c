@@ -29,6 +29,7 @@ int aw_redis_suite_clean(void) { return 0; }
 #include "redis_test.h"
 
 rt_env rt;
+const char *rt_io = "owner";
 
 bool rt_need_server(void)
 {
@@ -40,9 +41,10 @@ bool rt_need_server(void)
 
 void rt_uri(char *buf, size_t n, aw_redis_strategy s, size_t count, const char *extra)
 {
-    snprintf(buf, n, "redis://%s@%s:%d/0?strategy=%s&%s=%zu%s%s", rt.user, rt.host, rt.port,
+    snprintf(buf, n, "redis://%s@%s:%d/0?strategy=%s&%s=%zu%s%s%s%s", rt.user, rt.host, rt.port,
              s == AW_REDIS_POOL ? "pool" : "async", s == AW_REDIS_POOL ? "threads" : "connections",
-             count, extra && *extra ? "&" : "", extra ? extra : "");
+             count, s == AW_REDIS_POOL ? "" : "&io=", s == AW_REDIS_POOL ? "" : rt_io,
+             extra && *extra ? "&" : "", extra ? extra : "");
 }
 
 redisContext *rt_admin(void)
@@ -176,6 +178,8 @@ static void matches_data(aw_redis_strategy s)
         ASSERT_EQ(st.commands, 10000);
         ASSERT_EQ(st.connected, s == AW_REDIS_POOL ? 4 : 2);
         ASSERT_EQ(st.strategy, s);
+        ASSERT_EQ(st.io, s == AW_REDIS_POOL ? AW_REDIS_IO_DEFAULT
+                         : strcmp(rt_io, "thread") ? AW_REDIS_IO_OWNER : AW_REDIS_IO_THREAD);
         aw_op_free(op);                /* closes the adapter's connections */
         ASSERT_EQ(aw_redis_stats_get(a, &st), 0);
         ASSERT_EQ(st.connected, 0);
@@ -188,7 +192,11 @@ static void matches_data(aw_redis_strategy s)
 }
 
 static void redis_matches_data_pool(void) { matches_data(AW_REDIS_POOL); }
-static void redis_matches_data_async(void) { matches_data(AW_REDIS_ASYNC); }
+/* The async tests run twice: io=owner, then io=thread. */
+#define BOTH_IO(f) do { rt_io = "owner"; f(AW_REDIS_ASYNC); rt_io = "thread"; f(AW_REDIS_ASYNC); \
+                        rt_io = "owner"; } while (0)
+
+static void redis_matches_data_async(void) { BOTH_IO(matches_data); }
 
 /* ----------------------------------------------- reply shapes as rows */
 
@@ -347,7 +355,7 @@ static void reply_shapes(aw_redis_strategy st)
 }
 
 static void redis_reply_shapes_pool(void) { reply_shapes(AW_REDIS_POOL); }
-static void redis_reply_shapes_async(void) { reply_shapes(AW_REDIS_ASYNC); }
+static void redis_reply_shapes_async(void) { BOTH_IO(reply_shapes); }
 
 /* Error replies fail their record with AW_EQUERY and Redis's words; bind
  * failures fail theirs; the connection serves the next ones. */
@@ -383,7 +391,7 @@ static void errors(aw_redis_strategy st)
 }
 
 static void redis_errors_pool(void) { errors(AW_REDIS_POOL); }
-static void redis_errors_async(void) { errors(AW_REDIS_ASYNC); }
+static void redis_errors_async(void) { BOTH_IO(errors); }
 
 /* ------------------------------------------------ configuration mistakes */
 
@@ -445,6 +453,8 @@ static void redis_config_mistakes(void)
         { "?strategy=fast", AW_ECONFIG, "strategy=fast: must be async or pool" },
         { "?strategy=async&threads=4", AW_ECONFIG, "threads= is for strategy=pool" },
         { "?strategy=pool&pipeline=4", AW_ECONFIG, "pipeline= is for strategy=async" },
+        { "?strategy=pool&io=thread", AW_ECONFIG, "io= is for strategy=async" },
+        { "?io=fiber", AW_ECONFIG, "io=fiber: must be owner" },
         { "?threads=4&connections=4", AW_ECONFIG, "exclude each other" },
         { "?connections=0", AW_ECONFIG, "connections=0: must be a whole number from 1 to 1024" },
         { "?pipeline=70000", AW_ECONFIG, "pipeline=70000: must be a whole number from 1 to 65536" },
@@ -561,7 +571,8 @@ CU_TestInfo aw_tests_redis[] = {
     { "redis_close_while_busy", redis_close_while_busy },
     { "redis_close_from_callback", redis_close_from_callback },
     { "redis_fault_kill_and_restart_pool", redis_fault_kill_and_restart_pool },
-    { "redis_fault_kill_and_restart_async", redis_fault_kill_and_restart_async },
+    { "redis_fault_kill_and_restart_async_owner", redis_fault_kill_and_restart_async_owner },
+    { "redis_fault_kill_and_restart_async_thread", redis_fault_kill_and_restart_async_thread },
     CU_TEST_INFO_NULL
 };
 #endif

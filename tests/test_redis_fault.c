@@ -101,7 +101,9 @@ static aw_adapter *open_cmd(aw_redis_strategy s, size_t count, const char *cmd, 
 void redis_read_timeout(void)
 {
     if (!rt_need_server()) return;
-    for (int s = 0; s < 2; s++) {
+    for (int v = 0; v < 3; v++) {            /* async io=owner, io=thread; pool */
+        int s = v == 2;
+        rt_io = v == 1 ? "thread" : "owner";
         aw_lookup l;
         aw_adapter *a = open_cmd(s ? AW_REDIS_POOL : AW_REDIS_ASYNC, 1, "BLPOP aw:never:? 3",
                                  "read_timeout_ms=300", &l);
@@ -130,7 +132,9 @@ void redis_read_timeout(void)
 void redis_timeout_while_queued(void)
 {
     if (!rt_need_server()) return;
-    for (int s = 0; s < 2; s++) {
+    for (int v = 0; v < 3; v++) {            /* async io=owner, io=thread; pool */
+        int s = v == 2;
+        rt_io = v == 1 ? "thread" : "owner";
         aw_lookup l;
         aw_adapter *a = open_cmd(s ? AW_REDIS_POOL : AW_REDIS_ASYNC, 1, "BLPOP aw:never:? 1",
                                  s ? NULL : "pipeline=1", &l);
@@ -159,7 +163,9 @@ void redis_timeout_while_queued(void)
 void redis_close_while_busy(void)
 {
     if (!rt_need_server()) return;
-    for (int s = 0; s < 2; s++) {
+    for (int v = 0; v < 3; v++) {            /* async io=owner, io=thread; pool */
+        int s = v == 2;
+        rt_io = v == 1 ? "thread" : "owner";
         aw_lookup l;
         aw_adapter *a = open_cmd(s ? AW_REDIS_POOL : AW_REDIS_ASYNC, 4, "BLPOP aw:never:? 0.5", NULL, &l);
         if (!a) return;
@@ -200,7 +206,9 @@ static bool check_user(intptr_t rec, const void *res, size_t n)
 void redis_close_from_callback(void)
 {
     if (!rt_need_server()) return;
-    for (int s = 0; s < 2; s++) {
+    for (int v = 0; v < 3; v++) {            /* async io=owner, io=thread; pool */
+        int s = v == 2;
+        rt_io = v == 1 ? "thread" : "owner";
         aw_adapter *a = NULL;
         aw_lookup l = { .ctx = &a, .sql = "GET user:?", .bind = bind_key, .row = row_closing,
                         .free_result = free_res };
@@ -388,8 +396,9 @@ static void fault_test(aw_redis_strategy s)
     ASSERT_TRUE(st.retried > 0);
     ASSERT_TRUE(rs.conn_lost >= conns);
     ASSERT_TRUE(rs.reconnects >= conns);
-    printf("\n    [%s: %ld emitted, %ld failed, %" PRIu64 " retries, %" PRIu64 " connections lost, "
-           "%" PRIu64 " reconnects, %d CLIENT KILLed] ", s == AW_REDIS_POOL ? "pool" : "async", t.emitted,
+    printf("\n    [%s%s: %ld emitted, %ld failed, %" PRIu64 " retries, %" PRIu64 " connections lost, "
+           "%" PRIu64 " reconnects, %d CLIENT KILLed] ", s == AW_REDIS_POOL ? "pool" : "async io=",
+           s == AW_REDIS_POOL ? "" : rt_io, t.emitted,
            t.failed, st.retried, rs.conn_lost, rs.reconnects, f.killed);
     free(t.ends);
     pthread_mutex_destroy(&f.mu);
@@ -397,7 +406,13 @@ static void fault_test(aw_redis_strategy s)
 }
 
 void redis_fault_kill_and_restart_pool(void) { fault_test(AW_REDIS_POOL); }
-void redis_fault_kill_and_restart_async(void) { fault_test(AW_REDIS_ASYNC); }
+void redis_fault_kill_and_restart_async_owner(void) { rt_io = "owner"; fault_test(AW_REDIS_ASYNC); }
+void redis_fault_kill_and_restart_async_thread(void)
+{
+    rt_io = "thread";
+    fault_test(AW_REDIS_ASYNC);
+    rt_io = "owner";
+}
 #else
 typedef int aw_redis_fault_not_built;
 #endif

@@ -82,6 +82,11 @@ static int cfg_init(rd_cfg *c, const aw_redis_config *cfg, const aw_lookup *l, c
     if (count > 1024)
         return aw__adapter_err(err, errlen, AW_ECONFIG, "redis: %s must be 1 to 1024 (got %zu)",
                                cfg->strategy == AW_REDIS_POOL ? "threads" : "connections", count);
+    if (cfg->io != AW_REDIS_IO_DEFAULT && cfg->io != AW_REDIS_IO_OWNER && cfg->io != AW_REDIS_IO_THREAD)
+        return aw__adapter_err(err, errlen, AW_ECONFIG, "redis: unknown io %d", (int)cfg->io);
+    if (cfg->strategy == AW_REDIS_POOL && cfg->io != AW_REDIS_IO_DEFAULT)
+        return aw__adapter_err(err, errlen, AW_ECONFIG, "redis: io= is for strategy=async (the pool's "
+                               "workers do their own I/O)");
     if (cfg->pipeline > 65536)
         return aw__adapter_err(err, errlen, AW_ECONFIG, "redis: pipeline must be 1 to 65536 (got %zu)",
                                cfg->pipeline);
@@ -118,6 +123,7 @@ static int cfg_init(rd_cfg *c, const aw_redis_config *cfg, const aw_lookup *l, c
     c->strategy = cfg->strategy;
     c->count = count ? count : cfg->strategy == AW_REDIS_POOL ? 4 : 1;
     c->pipeline = cfg->pipeline ? cfg->pipeline : 64;
+    c->io_thread = cfg->io == AW_REDIS_IO_THREAD;
     c->queue = cfg->queue_capacity;
     c->connect_timeout_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 5000;
     c->read_timeout_ms = cfg->read_timeout_ms ? cfg->read_timeout_ms : 30000;
@@ -514,10 +520,12 @@ int aw_redis_stats_get(aw_adapter *ad, aw_redis_stats *out)
     out->reconnects = atomic_load(&a->reconnects);
     out->connected = atomic_load(&a->connected);
     out->strategy = a->cfg.strategy;
+    out->io = a->cfg.strategy == AW_REDIS_POOL ? AW_REDIS_IO_DEFAULT
+            : a->cfg.io_thread ? AW_REDIS_IO_THREAD : AW_REDIS_IO_OWNER;
     return 0;
 }
 
-#define REDIS_KNOWN "strategy (async|pool), threads (pool), connections (async), pipeline (async), " \
+#define REDIS_KNOWN "strategy (async|pool), threads (pool), connections (async), pipeline (async), io (async), " \
                     "queue (pool), unix_socket, connect_timeout_ms, read_timeout_ms, password_env"
 
 int aw__redis_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, char *err, size_t errlen)
@@ -543,6 +551,7 @@ int aw__redis_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, cha
         return aw__adapter_err(err, errlen, AW_ECONFIG, "strategy=%s: must be async or pool", strategy);
     bool threads = aw__uri_param(u, "threads") != NULL, queue = aw__uri_param(u, "queue") != NULL;
     bool conns = aw__uri_param(u, "connections") != NULL, pipe = aw__uri_param(u, "pipeline") != NULL;
+    const char *io = aw__uri_param(u, "io");
     if (!strategy && threads && (conns || pipe))
         return aw__adapter_err(err, errlen, AW_ECONFIG, "threads= (strategy=pool) and connections=/pipeline= "
                                "(strategy=async) exclude each other; give one, or strategy=");
@@ -551,9 +560,13 @@ int aw__redis_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, cha
     if (cfg.strategy == AW_REDIS_ASYNC && (threads || queue))
         return aw__adapter_err(err, errlen, AW_ECONFIG, "%s= is for strategy=pool; strategy=async takes "
                                "connections= and pipeline=", threads ? "threads" : "queue");
-    if (cfg.strategy == AW_REDIS_POOL && (conns || pipe))
+    if (cfg.strategy == AW_REDIS_POOL && (conns || pipe || io))
         return aw__adapter_err(err, errlen, AW_ECONFIG, "%s= is for strategy=async; strategy=pool takes "
-                               "threads=", conns ? "connections" : "pipeline");
+                               "threads=", conns ? "connections" : pipe ? "pipeline" : "io");
+    if (io && strcmp(io, "owner") && strcmp(io, "thread"))
+        return aw__adapter_err(err, errlen, AW_ECONFIG, "io=%s: must be owner (the operator's owner "
+                               "thread runs the connections) or thread (an I/O thread of the adapter's)", io);
+    cfg.io = !io ? AW_REDIS_IO_DEFAULT : !strcmp(io, "owner") ? AW_REDIS_IO_OWNER : AW_REDIS_IO_THREAD;
     size_t ct = 0, rt = 0;
     int rc;
     if ((rc = aw__uri_size(u, "threads", 1, 1024, &cfg.threads, err, errlen)) ||

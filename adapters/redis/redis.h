@@ -4,10 +4,19 @@
  *
  *   pool   a bounded thread pool (lib/pool.h) of blocking redisContexts, one
  *          per worker, one command in flight each.
- *   async  one I/O thread drives N non-blocking connections with up to
- *          `pipeline` commands in flight on each (replies matched in order,
- *          FIFO): hiredis's reply reader, and our own output buffer written
- *          once per burst when the socket is writable, not once per record.
+ *   async  N non-blocking connections with up to `pipeline` commands in
+ *          flight on each (replies matched in order, FIFO): hiredis's reply
+ *          reader, and our own output buffer written once per burst when
+ *          the socket is writable, not once per record; on one event loop
+ *          (lib/loop.h, driven by adapters/native.c). Who runs the loop:
+ *            io=owner (default)  the operator's owner thread, inside its
+ *                   aw_op_* calls (aw_function.loop): no thread hand-off;
+ *                   bind and row run, and futures complete, on the owner.
+ *            io=thread  ONE I/O thread of the adapter's; invoke hands the
+ *                   record over through a lock-free queue and at most one
+ *                   eventfd write; bind and row run on that thread.
+ *          io=owner: pass aw_adapter_function(a) itself to aw_op_new; an
+ *          adapter serves one operator at a time.
  *
  * THE COMMAND TEMPLATE. lookup->sql holds a Redis command whose arguments
  * are separated by whitespace; each `?` inside an argument is replaced by
@@ -44,7 +53,8 @@
  * The path is the database number (default 0). Parameters: strategy=pool|
  * async (default async; pool when threads= is given), threads (pool,
  * 1-1024, default 4), connections (async, 1-1024, default 1), pipeline
- * (async, 1-65536, default 64), queue (pool: initial queue), unix_socket,
+ * (async, 1-65536, default 64), io=owner|thread (async, default owner),
+ * queue (pool: initial queue), unix_socket,
  * connect_timeout_ms (default 5000), read_timeout_ms (default 30000: a
  * command unanswered that long counts as a lost connection), password_env.
  * Unknown parameters are refused. Port default 6379, host 127.0.0.1.
@@ -89,6 +99,12 @@
 extern "C" {
 #endif
 
+typedef enum aw_redis_io {
+    AW_REDIS_IO_DEFAULT = 0,  /* = AW_REDIS_IO_OWNER */
+    AW_REDIS_IO_OWNER = 1,    /* the operator's owner thread, inside aw_op_* calls */
+    AW_REDIS_IO_THREAD = 2    /* an I/O thread of the adapter's own */
+} aw_redis_io;
+
 typedef enum aw_redis_strategy {
     AW_REDIS_ASYNC = 0,     /* one I/O thread, N pipelined non-blocking connections */
     AW_REDIS_POOL = 1       /* N worker threads, one blocking context each */
@@ -107,6 +123,7 @@ typedef struct aw_redis_config {
     size_t threads;              /* pool workers; 0 = 4 */
     size_t connections;          /* async connections; 0 = 1 */
     size_t pipeline;             /* async: commands in flight per connection; 0 = 64 */
+    aw_redis_io io;              /* async only; 0 = owner */
     size_t queue_capacity;       /* pool: initial queue; 0 = threads * 2 */
     int connect_timeout_ms;      /* 0 = 5000 */
     int read_timeout_ms;         /* 0 = 30000 */
@@ -126,6 +143,7 @@ typedef struct aw_redis_stats {
     uint64_t reconnects;         /* successful reconnects */
     size_t connected;            /* connections up now */
     aw_redis_strategy strategy;  /* the one the adapter runs */
+    aw_redis_io io;              /* async: OWNER or THREAD; pool: DEFAULT */
 } aw_redis_stats;
 
 /* Any thread. Returns 0, or AW_EINVAL if a is not a Redis adapter. */

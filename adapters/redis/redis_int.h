@@ -30,6 +30,7 @@ typedef struct rd_cfg {
     aw_redis_strategy strategy;
     size_t count;                /* threads or connections */
     size_t pipeline, queue;
+    bool io_thread;              /* async: io=thread */
     int connect_timeout_ms, read_timeout_ms;
     aw_lookup lookup;
     rd_arg *args;                /* the template */
