@@ -3,8 +3,9 @@
  * against a real Redis, these ways:
  *   sync       one blocking GET per record, inline, no operator;
  *   pool       the Redis adapter, strategy=pool: T workers, T contexts;
- *   native     strategy=async: ONE I/O thread, 1 connection, pipeline P
- *              (1, 16, 256);
+ *   native     strategy=async, 1 connection, pipeline P (1, 16, 256),
+ *              io=owner (the operator's thread runs the connection: "native")
+ *              and io=thread (an I/O thread: "native/thr");
  *   benchmark  redis-benchmark with the same client count (1 and T), and
  *              pipelined (-P 256 on 1 client, -P 16 on 16): the ceilings;
  * all unordered, at each simulated network round trip (examples/delay_proxy
@@ -102,6 +103,7 @@ static run *add_run(long rtt, const char *kind, long c, long p)
     run *r = &runs[nruns++];
     *r = (run){ .rtt_us = rtt, .kind = kind, .c = c, .p = p };
     if (!strcmp(kind, "native")) snprintf(r->what, sizeof r->what, "native P=%ld", p);
+    else if (!strcmp(kind, "native-thr")) snprintf(r->what, sizeof r->what, "native/thr P=%ld", p);
     else if (!strcmp(kind, "bench")) snprintf(r->what, sizeof r->what, p > 1 ? "bench -P %ld" : "bench", p);
     else snprintf(r->what, sizeof r->what, "%s", kind);
     return r;
@@ -109,7 +111,7 @@ static run *add_run(long rtt, const char *kind, long c, long p)
 
 static void print_run(const run *r)
 {
-    printf("%6.1f  %-13s %4ld %9ld %11.0f %9.3f %9.3f %8.2f  %s\n", r->rtt_us / 1000.0, r->what, r->c,
+    printf("%6.1f  %-16s %4ld %9ld %11.0f %9.3f %9.3f %8.2f  %s\n", r->rtt_us / 1000.0, r->what, r->c,
            r->records, r->rps, r->p50_us / 1000, r->p99_us / 1000,
            r->records ? r->cpu * 1e6 / (double)r->records : 0, r->ok ? "OK" : "FAIL");
     fflush(stdout);
@@ -208,8 +210,8 @@ static void run_op(run *r, int port)
     bool pool = !strcmp(r->kind, "pool");
     char uri[512], err[1024];
     if (pool) snprintf(uri, sizeof uri, "redis://%s@%s:%d/0?strategy=pool&threads=%ld", env.user, env.host, port, r->c);
-    else snprintf(uri, sizeof uri, "redis://%s@%s:%d/0?strategy=async&connections=%ld&pipeline=%ld", env.user,
-                  env.host, port, r->c, r->p);
+    else snprintf(uri, sizeof uri, "redis://%s@%s:%d/0?strategy=async&connections=%ld&pipeline=%ld&io=%s",
+                  env.user, env.host, port, r->c, r->p, strcmp(r->kind, "native") ? "thread" : "owner");
     aw_lookup l = { .sql = "GET k:?", .bind = bind_key, .row = row_check };
     aw_adapter *a = NULL;
     r->ok = false;
@@ -337,7 +339,7 @@ static void target(const char *what, const run *x, const run *y, double want)
 
 static void summary(void)
 {
-    printf("\nthe issue's targets (ratios of records/s within this run):\n");
+    printf("\nthe issue's targets (ratios of records/s within this run; native = io=owner):\n");
     long last = opt.rtt_us[opt.nrtt - 1];
     target("RTT 0: native 1 conn P=256 / redis-benchmark -c 1 -P 256", find(0, "native", 1, 256),
            find(0, "bench", 1, 256), 0.7);
@@ -487,7 +489,7 @@ int main(int argc, char **argv)
     mkdir(opt.dir, 0755);
     printf("Redis at %s:%d, %ld keys k:<12 digits>; about %.1f s per run; unordered; CPU per record is the "
            "client process's (ours: all threads)\n\n", env.host, env.port, env.rows, opt.seconds);
-    printf("%6s  %-13s %4s %9s %11s %9s %9s %8s  %s\n", "rtt_ms", "what", "c", "records", "records/s",
+    printf("%6s  %-16s %4s %9s %11s %9s %9s %8s  %s\n", "rtt_ms", "what", "c", "records", "records/s",
            "p50_ms", "p99_ms", "cpu_us", "check");
     for (int k = 0; k < opt.nrtt; k++) {
         long rtt = opt.rtt_us[k];
@@ -508,11 +510,12 @@ int main(int argc, char **argv)
                 print_run(r);
             }
         for (int j = 0; j < opt.npipes; j++)
-            if (wanted("native") && (r = add_run(rtt, "native", 1, opt.pipes[j]))) {
-                r->records = records_for(rtt, opt.pipes[j]);
-                run_op(r, p);
-                print_run(r);
-            }
+            for (int io = 0; io < 2; io++)
+                if (wanted("native") && (r = add_run(rtt, io ? "native-thr" : "native", 1, opt.pipes[j]))) {
+                    r->records = records_for(rtt, opt.pipes[j]);
+                    run_op(r, p);
+                    print_run(r);
+                }
         /* The ceilings: the same client counts, unpipelined and pipelined. */
         long bc[4][2] = { { 1, 1 }, { 16, 1 }, { 1, 256 }, { 16, 16 } };
         for (int j = 0; have_bench && wanted("benchmark") && j < 4; j++)
