@@ -344,7 +344,7 @@ test-enrich-redis: $(ENRICH_BIN)
 # The comparison (examples/throughput_redis.c): sync vs pool vs native
 # (pipeline 1, 16, 256) vs redis-benchmark, RTT 0 / 0.5 / 2 ms through
 # examples/delay_proxy. DEMO_REDIS_ARGS=--quick for a shorter run.
-DEMO_REDIS_ROWS ?= 1000000
+DEMO_REDIS_ROWS ?= 200000
 demo-redis:
 	scripts/deps.sh build demo redis
 	$(MAKE) $(BUILD)/examples/throughput_redis $(BUILD)/examples/delay_proxy

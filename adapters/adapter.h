@@ -5,6 +5,9 @@
  *
  *   sqlite:///abs/path.db?threads=4      SQLite through the thread pool
  *   sqlite:relative.db?threads=4         (adapters/sqlite/sqlite.h)
+ *   redis://user@host:6379/0?...         Redis, pool or pipelined native
+ *                                        (adapters/redis/redis.h; built
+ *                                        with libhiredis-dev)
  *
  * Life cycle: aw_adapter_open -> aw_op_new(..., aw_adapter_function(a), ...)
  * -> ... -> aw_op_free(op) -> aw_adapter_close(a). Free the operator first:

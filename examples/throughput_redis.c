@@ -119,10 +119,10 @@ static void print_run(const run *r)
 }
 
 /* Records for a run of about opt.seconds: in flight / RTT, capped by what
- * the machine does. */
-static long records_for(long rtt_us, long inflight)
+ * the machine does (pipelined or not). */
+static long records_for(long rtt_us, long inflight, bool pipelined)
 {
-    double rate = inflight > 1 ? 600000 : 40000;
+    double rate = pipelined ? 600000 : 40000;
     if (rtt_us > 0 && (double)inflight * 1e6 / (double)rtt_us < rate) rate = (double)inflight * 1e6 / (double)rtt_us;
     long n = (long)(rate * opt.seconds);
     return n < 200 ? 200 : n;
@@ -499,20 +499,20 @@ int main(int argc, char **argv)
         if (rtt > 0 && (ppid = proxy_start(rtt, &p, &pout)) < 0) { any_fail = true; break; }
         run *r;
         if (wanted("sync") && (r = add_run(rtt, "sync", 1, 1))) {
-            r->records = records_for(rtt, 1);
+            r->records = records_for(rtt, 1, false);
             run_sync(r, p);
             print_run(r);
         }
         for (int j = 0; j < opt.nthreads; j++)
             if (wanted("pool") && (r = add_run(rtt, "pool", opt.threads[j], 1))) {
-                r->records = records_for(rtt, opt.threads[j]);
+                r->records = records_for(rtt, opt.threads[j], false);
                 run_op(r, p);
                 print_run(r);
             }
         for (int j = 0; j < opt.npipes; j++)
             for (int io = 0; io < 2; io++)
                 if (wanted("native") && (r = add_run(rtt, io ? "native-thr" : "native", 1, opt.pipes[j]))) {
-                    r->records = records_for(rtt, opt.pipes[j]);
+                    r->records = records_for(rtt, opt.pipes[j], opt.pipes[j] > 1);
                     run_op(r, p);
                     print_run(r);
                 }
@@ -520,7 +520,7 @@ int main(int argc, char **argv)
         long bc[4][2] = { { 1, 1 }, { 16, 1 }, { 1, 256 }, { 16, 16 } };
         for (int j = 0; have_bench && wanted("benchmark") && j < 4; j++)
             if ((r = add_run(rtt, "bench", bc[j][0], bc[j][1]))) {
-                r->records = records_for(rtt, bc[j][0] * bc[j][1]);
+                r->records = records_for(rtt, bc[j][0] * bc[j][1], bc[j][1] > 1);
                 run_bench(r, p);
                 print_run(r);
             }
