@@ -397,7 +397,7 @@ static void plot(void)
     fprintf(f, "set terminal pngcairo size %d,520\nset output '%s'\nset style data histogram\n"
                "set style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
                "set logscale y\nset format y '%%.0s%%c'\nset yrange [100:*]\nset ylabel 'records/s'\n"
-               "set xtics rotate by -30\nset key top right\nset grid ytics\n"
+               "set xtics rotate by -30\nset key outside top center horizontal\nset grid ytics\n"
                "set title 'Redis GET: sync, pool, native (1 connection), redis-benchmark'\n"
                "plot ", 160 + 70 * nconf, png);
     for (int k = 0; k < opt.nrtt; k++)
