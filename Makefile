@@ -41,7 +41,7 @@ ADAPTER_DIRS = sqlite
 # Optional adapters, folder=pkg-config module: each is built (its folder's
 # .c files, -DAW_HAVE_<FOLDER>, its client's flags) when its client library
 # is installed. HAVE lists the ones found; <FOLDER>_OK is yes for each.
-OPT_ADAPTERS = mysql=libmariadb postgres=libpq
+OPT_ADAPTERS = mysql=libmariadb postgres=libpq redis=hiredis
 define opt_adapter
 ifeq ($$(shell $$(PKG_CONFIG) --exists $(2) 2>/dev/null && echo yes),yes)
   HAVE         += $(1)
@@ -62,6 +62,8 @@ MYSQL_EXAMPLES = $(if $(MYSQL_OK),$(patsubst examples/%.c,$(BUILD)/examples/%,\
                    $(wildcard examples/delay_proxy.c examples/throughput_mysql.c)))
 PG_EXAMPLES = $(if $(POSTGRES_OK),$(patsubst examples/%.c,$(BUILD)/examples/%,\
                    $(wildcard examples/delay_proxy.c examples/throughput_pg.c)))
+REDIS_EXAMPLES = $(if $(REDIS_OK),$(patsubst examples/%.c,$(BUILD)/examples/%,\
+                   $(wildcard examples/delay_proxy.c examples/throughput_redis.c)))
 ALL_CFLAGS  = $(WARN) $(DEFS) $(INCS) $(CFLAGS) $(SANFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
@@ -115,7 +117,7 @@ $(LIB): $(LIB_OBJ) $(CONFIG)
 
 # A static pattern rule: the example objects are named targets, not
 # intermediates, so a missing one is rebuilt.
-ALL_EXAMPLES = $(sort $(EXAMPLES) $(MYSQL_EXAMPLES) $(PG_EXAMPLES))
+ALL_EXAMPLES = $(sort $(EXAMPLES) $(MYSQL_EXAMPLES) $(PG_EXAMPLES) $(REDIS_EXAMPLES))
 $(ALL_EXAMPLES): $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $< $(LIB) $(LIBS) -o $@
@@ -130,7 +132,7 @@ $(PC): lib/asyncwait.h $(PC_STAMP)
 	    '$(PREFIX)' '$(VERSION)' '$(PC_PRIVATE)' > $@
 
 deps:
-	scripts/deps.sh build mysql postgres
+	scripts/deps.sh build mysql postgres redis
 
 # The README's test command: installs missing packages, builds, runs every
 # suite. TESTS=suite[,suite] runs a subset. A sub-make runs the suites
@@ -149,12 +151,17 @@ WITH_SERVER = $(if $(NEED_SERVER),tests/mariadb.sh run -n $(MYSQL_ROWS))
 PG_ROWS ?= 100000
 NEED_PG = $(if $(TESTS),$(findstring postgres,$(TESTS)),all)
 WITH_PG = $(if $(NEED_PG),$(if $(POSTGRES_OK),tests/postgres.sh run -n $(PG_ROWS)))
+# Likewise the redis suite inside tests/redis.sh run (AW_REDIS_*).
+REDIS_ROWS ?= 100000
+NEED_REDIS  = $(if $(TESTS),$(findstring redis,$(TESTS)),all)
+WITH_REDIS  = $(if $(NEED_REDIS),$(if $(REDIS_OK),tests/redis.sh run -n $(REDIS_ROWS)))
 test-run: $(TEST_BIN)
-	$(WITH_SERVER) $(WITH_PG) $(TEST_BIN) $(TESTS)
+	$(WITH_SERVER) $(WITH_PG) $(WITH_REDIS) $(TEST_BIN) $(TESTS)
 ifneq ($(wildcard tools/aw-enrich/main.c),)
 	$(if $(TESTS),,$(MAKE) test-enrich)
 	$(if $(TESTS),,$(if $(filter yes,$(MYSQL_OK)),$(MAKE) test-enrich-mysql))
 	$(if $(TESTS),,$(if $(filter yes,$(POSTGRES_OK)),$(MAKE) test-enrich-pg))
+	$(if $(TESTS),,$(if $(filter yes,$(REDIS_OK)),$(MAKE) test-enrich-redis))
 endif
 	$(if $(TESTS),,$(MAKE) test-crash)
 	$(if $(TESTS)$(SAN),,$(MAKE) test-install)
@@ -353,3 +360,31 @@ demo-pg:
 	$(MAKE) $(BUILD)/examples/throughput_pg $(BUILD)/examples/delay_proxy
 	tests/postgres.sh run -n $(DEMO_PG_ROWS) $(BUILD)/examples/throughput_pg \
 	    --proxy $(BUILD)/examples/delay_proxy $(DEMO_PG_ARGS)
+# ------------------------------------------------------------------ Redis
+# The Redis adapter (adapters/redis) is built when libhiredis-dev is
+# installed (scripts/deps.sh redis); redis:// then opens through the same
+# aw_adapter_open. make test-redis runs the redis suite against a private,
+# throwaway server (tests/redis.sh); make demo-redis runs the comparison.
+ifeq ($(REDIS_OK),yes)
+examples: $(REDIS_EXAMPLES)
+endif
+.PHONY: test-redis demo-redis test-enrich-redis
+
+# Only the redis suite, with its server.
+test-redis:
+	scripts/deps.sh build redis
+	$(MAKE) test-run TESTS=redis
+
+# aw-enrich on a throwaway Redis: the same bytes as on SQLite.
+test-enrich-redis: $(ENRICH_BIN)
+	tests/redis.sh run -n 1000 tests/test_aw_enrich_redis.sh $(ENRICH_BIN)
+
+# The comparison (examples/throughput_redis.c): sync vs pool vs native
+# (pipeline 1, 16, 256) vs redis-benchmark, RTT 0 / 0.5 / 2 ms through
+# examples/delay_proxy. DEMO_REDIS_ARGS=--quick for a shorter run.
+DEMO_REDIS_ROWS ?= 200000
+demo-redis:
+	scripts/deps.sh build demo redis
+	$(MAKE) $(BUILD)/examples/throughput_redis $(BUILD)/examples/delay_proxy
+	tests/redis.sh run -n $(DEMO_REDIS_ROWS) $(BUILD)/examples/throughput_redis \
+	    --proxy $(BUILD)/examples/delay_proxy $(DEMO_REDIS_ARGS)

@@ -24,6 +24,9 @@
  * still gets its own results from row, and keeps its own timeout. A failed
  * lookup is not cached: the records waiting for it fail with its error (the
  * operator's retry policy applies to each).
+ *   redis://user@host:6379/0?...         Redis, pool or pipelined native
+ *                                        (adapters/redis/redis.h; built
+ *                                        with libhiredis-dev)
  *
  * Life cycle: aw_adapter_open -> aw_op_new(..., aw_adapter_function(a), ...)
  * -> ... -> aw_op_free(op) -> aw_adapter_close(a). Free the operator first:

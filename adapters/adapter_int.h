@@ -70,5 +70,8 @@ int aw__mysql_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup,
 /* adapters/postgres/common.c; listed only when built with AW_HAVE_POSTGRES. */
 int aw__postgres_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup,
                           char *err, size_t errlen);
+/* adapters/redis/common.c; listed only when built with AW_HAVE_REDIS. */
+int aw__redis_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup,
+                       char *err, size_t errlen);
 
 #endif

@@ -15,7 +15,12 @@
 #else
 #define KNOWN_POSTGRES ""
 #endif
-#define KNOWN_SCHEMES "sqlite" KNOWN_MYSQL KNOWN_POSTGRES
+#ifdef AW_HAVE_REDIS
+#define KNOWN_REDIS ", redis"
+#else
+#define KNOWN_REDIS ""
+#endif
+#define KNOWN_SCHEMES "sqlite" KNOWN_MYSQL KNOWN_POSTGRES KNOWN_REDIS
 
 typedef int (*open_fn)(aw_adapter **, aw_uri *, const aw_lookup *, char *, size_t);
 
@@ -27,6 +32,9 @@ static const struct { const char *scheme; open_fn open; } schemes[] = {
 #ifdef AW_HAVE_POSTGRES
     { "postgres", aw__postgres_open_uri },
     { "postgresql", aw__postgres_open_uri },
+#endif
+#ifdef AW_HAVE_REDIS
+    { "redis", aw__redis_open_uri },
 #endif
 };
 
@@ -65,6 +73,11 @@ int aw_adapter_open(aw_adapter **out, const char *uri, const aw_lookup *lookup,
     else if (!strcmp(u.scheme, "postgres") || !strcmp(u.scheme, "postgresql"))
         aw__adapter_err(err, errlen, AW_ECONFIG, "%s:// needs the PostgreSQL adapter, which this "
                         "build lacks: install libpq-dev and rebuild", u.scheme);
+#endif
+#ifndef AW_HAVE_REDIS
+    else if (!strcmp(u.scheme, "redis"))
+        aw__adapter_err(err, errlen, AW_ECONFIG, "redis:// needs the Redis adapter, which this "
+                        "build lacks: install libhiredis-dev and rebuild");
 #endif
     else
     {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages asyncwait needs, only those missing.
-# Usage: scripts/deps.sh [group...]   groups: build (default), demo, mysql, postgres, fuzz
+# Usage: scripts/deps.sh [group...]   groups: build (default), demo, mysql, postgres, redis, fuzz
 set -euo pipefail
 pkgs=(build-essential pkg-config libcunit1-dev libsqlite3-dev sqlite3 libcsv-dev libjansson-dev)
 for g in "$@"; do
@@ -9,8 +9,9 @@ for g in "$@"; do
         demo) pkgs+=(gnuplot-nox) ;;
         mysql) pkgs+=(mariadb-server libmariadb-dev sysbench) ;;
         postgres) pkgs+=(postgresql libpq-dev) ;;
+        redis) pkgs+=(redis-server libhiredis-dev) ;;
         fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
-        *) echo "deps.sh: unknown group '$g' (build, demo, mysql, postgres, fuzz)" >&2; exit 2 ;;
+        *) echo "deps.sh: unknown group '$g' (build, demo, mysql, postgres, redis, fuzz)" >&2; exit 2 ;;
     esac
 done
 missing=()
