@@ -4,6 +4,7 @@
 #define AW_ADAPTER_INT_H
 
 #include "adapter.h"
+#include "error_int.h"            /* aw__errf: every err sentence */
 
 struct aw_adapter {
     const char *scheme;
@@ -44,8 +45,6 @@ int aw__uri_size(aw_uri *u, const char *key, size_t min, size_t max, size_t *out
                  char *err, size_t errlen);
 /* AW_ECONFIG naming the first parameter no adapter asked for. */
 int aw__uri_check_unused(aw_uri *u, const char *known, char *err, size_t errlen);
-int aw__adapter_err(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 /* The lookup cache (cache.c). aw__cache_new reads cache=, cache_ttl_ms= and
  * cache_missing= from u (AW_ECONFIG naming a bad one) and gives the lookup

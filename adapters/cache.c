@@ -524,7 +524,7 @@ static int flag(aw_uri *u, const char *key, bool def, bool *out, char *err, size
     if (!v) return 0;
     if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes")) *out = true;
     else if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no")) *out = false;
-    else return aw__adapter_err(err, errlen, AW_ECONFIG, "%s=%s: must be 0 or 1", key, v);
+    else return aw__errf(err, errlen, AW_ECONFIG, "%s=%s: must be 0 or 1", key, v);
     return 0;
 }
 
@@ -540,10 +540,10 @@ int aw__cache_new(struct aw__cache **out, aw_uri *u, const aw_lookup *user, aw_l
         (rc = flag(u, "cache_missing", true, &missing, err, errlen)))
         return rc;
     if (!max && (aw__uri_param(u, "cache_ttl_ms") || aw__uri_param(u, "cache_missing")))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "cache_ttl_ms and cache_missing need "
-                               "cache=N (N > 0: how many keys to keep)");
+        return aw__errf(err, errlen, AW_ECONFIG, "cache_ttl_ms and cache_missing need "
+                        "cache=N (N > 0: how many keys to keep)");
     struct aw__cache *c = calloc(1, sizeof *c);
-    if (!c) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    if (!c) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     c->user = *user;
     c->max = max;
     c->ttl_ms = (int64_t)ttl;
@@ -563,7 +563,7 @@ int aw__cache_new(struct aw__cache **out, aw_uri *u, const aw_lookup *user, aw_l
                                   .row = flight_row };
         if (!c->tab || !c->params) {
             aw__cache_free(c);
-            return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory for cache=%zu", max);
+            return aw__errf(err, errlen, AW_ENOMEM, "out of memory for cache=%zu", max);
         }
     }
     *wrapped = c->wrapped;

@@ -2,23 +2,11 @@
  * reports unknown or malformed parameters the same way. */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "adapter_int.h"
-
-int aw__adapter_err(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static int hexval(int c)
 {
@@ -110,10 +98,10 @@ int aw__uri_parse(aw_uri *u, const char *uri, char *err, size_t errlen)
     for (size_t i = 0; i < slen; i++)
         if (!isalnum((unsigned char)uri[i]) && !strchr("+-.", uri[i])) slen = 0;
     if (slen == 0)
-        return aw__adapter_err(err, errlen, AW_ECONFIG,
-                               "'%s' has no scheme (expected e.g. sqlite:file.db or "
-                               "mysql://user@host/db)", shown);
-    if (!(u->buf = strdup(uri))) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+        return aw__errf(err, errlen, AW_ECONFIG,
+                        "'%s' has no scheme (expected e.g. sqlite:file.db or "
+                        "mysql://user@host/db)", shown);
+    if (!(u->buf = strdup(uri))) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     char *s = u->buf;
     s[slen] = 0;
     u->scheme = s;
@@ -146,7 +134,7 @@ int aw__uri_parse(aw_uri *u, const char *uri, char *err, size_t errlen)
             long port = strtol(pc + 1, &end, 10);
             if (*end || port <= 0 || port > 65535 || errno) {
                 aw__uri_free(u);
-                return aw__adapter_err(err, errlen, AW_ECONFIG, "bad port '%s' in '%s'", pc + 1, shown);
+                return aw__errf(err, errlen, AW_ECONFIG, "bad port '%s' in '%s'", pc + 1, shown);
             }
             u->port = (int)port;
         }
@@ -159,19 +147,19 @@ int aw__uri_parse(aw_uri *u, const char *uri, char *err, size_t errlen)
         if (amp) *amp = 0;
         char *eq = strchr(q, '=');
         if (!eq || eq == q) {
-            aw__adapter_err(err, errlen, AW_ECONFIG, "parameter '%s' in '%s' is not key=value", q, shown);
+            aw__errf(err, errlen, AW_ECONFIG, "parameter '%s' in '%s' is not key=value", q, shown);
             aw__uri_free(u);
             return AW_ECONFIG;
         }
         *eq = 0;
         if (u->nparams == AW_URI_MAX_PARAMS) {
             aw__uri_free(u);
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "too many parameters in '%s'", shown);
+            return aw__errf(err, errlen, AW_ECONFIG, "too many parameters in '%s'", shown);
         }
         for (int i = 0; i < u->nparams; i++)
             if (!strcmp(u->key[i], q)) {
-                aw__adapter_err(err, errlen, AW_ECONFIG, "parameter '%s' is given twice in '%s' "
-                                "(give it once)", q, shown);
+                aw__errf(err, errlen, AW_ECONFIG, "parameter '%s' is given twice in '%s' "
+                         "(give it once)", q, shown);
                 aw__uri_free(u);
                 return AW_ECONFIG;
             }
@@ -179,7 +167,7 @@ int aw__uri_parse(aw_uri *u, const char *uri, char *err, size_t errlen)
         u->val[u->nparams] = eq + 1;
         if (!decode(eq + 1)) {
             aw__uri_free(u);
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "bad %%-escape in parameter '%s'", q);
+            return aw__errf(err, errlen, AW_ECONFIG, "bad %%-escape in parameter '%s'", q);
         }
         u->nparams++;
         q = amp ? amp + 1 : NULL;
@@ -188,7 +176,7 @@ int aw__uri_parse(aw_uri *u, const char *uri, char *err, size_t errlen)
     for (size_t i = 0; i < 4; i++)
         if (parts[i] && !decode(parts[i])) {
             aw__uri_free(u);
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "bad %%-escape in '%s'", shown);
+            return aw__errf(err, errlen, AW_ECONFIG, "bad %%-escape in '%s'", shown);
         }
     return 0;
 }
@@ -216,8 +204,8 @@ int aw__uri_size(aw_uri *u, const char *key, size_t min, size_t max, size_t *out
     errno = 0;
     unsigned long long x = strtoull(v, &end, 10);
     if (!*v || *end || errno || v[0] == '-' || x < min || x > max)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "%s=%s: must be a whole number from %zu to %zu",
-                               key, v, min, max);
+        return aw__errf(err, errlen, AW_ECONFIG, "%s=%s: must be a whole number from %zu to %zu",
+                        key, v, min, max);
     *out = (size_t)x;
     return 0;
 }
@@ -226,8 +214,8 @@ int aw__uri_check_unused(aw_uri *u, const char *known, char *err, size_t errlen)
 {
     for (int i = 0; i < u->nparams; i++)
         if (!u->used[i])
-            return aw__adapter_err(err, errlen, AW_ECONFIG,
-                                   "unknown parameter '%s' in %s URI (known: %s)",
-                                   u->key[i], u->scheme, known);
+            return aw__errf(err, errlen, AW_ECONFIG,
+                            "unknown parameter '%s' in %s URI (known: %s)",
+                            u->key[i], u->scheme, known);
     return 0;
 }

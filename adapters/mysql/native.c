@@ -51,12 +51,7 @@ static void step(my_adapter *a, aw__nat_conn *c, int st)
                   (st & MYSQL_WAIT_WRITE ? AW_WRITE : 0u);
     /* Only MYSQL_WAIT_TIMEOUT: nothing to watch; the driver's deadline
      * for this step ends it. */
-    int rc = aw__nat_watch(c, (int)mysql_get_socket(x->m), ev);
-    if (rc) {
-        char m[120];
-        snprintf(m, sizeof m, "mysql: cannot watch the connection's socket: %s", aw_strerror(rc));
-        aw__nat_down(c, AW_ECONN, m);
-    }
+    aw__nat_watch(c, (int)mysql_get_socket(x->m), ev);   /* on failure: down */
 }
 
 /* Resumes the suspended call with the events st (MYSQL_WAIT_*). */

@@ -44,7 +44,7 @@ static int mp_connect(void *ctx, void **out, char *err, size_t errlen)
     mp_conn *k = calloc(1, sizeof *k);
     if (!k || !(k->m = my__handle(c, false))) {
         free(k);
-        return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+        return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     }
     if (!mysql_real_connect(k->m, c->sock ? "localhost" : c->host, c->user, c->pass, c->db,
                             c->port, c->sock, 0)) {
@@ -55,8 +55,8 @@ static int mp_connect(void *ctx, void **out, char *err, size_t errlen)
     }
     MYSQL_STMT *st = mysql_stmt_init(k->m);
     if (!st || mysql_stmt_prepare(st, c->lookup.sql, (unsigned long)strlen(c->lookup.sql))) {
-        aw__adapter_err(err, errlen, AW_EQUERY, "mysql: SQL does not prepare at %s: %s (SQL: %.300s)",
-                        c->where, st ? mysql_stmt_error(st) : mysql_error(k->m), c->lookup.sql);
+        aw__errf(err, errlen, AW_EQUERY, "mysql: SQL does not prepare at %s: %s (SQL: %.300s)",
+                 c->where, st ? mysql_stmt_error(st) : mysql_error(k->m), c->lookup.sql);
         if (st) mysql_stmt_close(st);
         mysql_close(k->m);
         free(k);
@@ -72,7 +72,7 @@ static int mp_connect(void *ctx, void **out, char *err, size_t errlen)
     if (aw__adapter_set_columns(&p->a->base, (int)k->s.ncols, (const char *const *)k->s.names,
                                 (int)k->s.nparams)) {
         mp_disconnect_raw(k);
-        return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+        return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     }
     atomic_fetch_add(&p->a->connected, 1);
     if (atomic_load(&p->opened)) atomic_fetch_add(&p->a->reconnects, 1);
@@ -124,7 +124,7 @@ static void mp_close(void *impl)
 int my__pool_start(my_adapter *a, char *err, size_t errlen)
 {
     my_pool *p = calloc(1, sizeof *p);
-    if (!p) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    if (!p) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     p->a = a;
     aw_pool_config pc = { a->cfg.count, a->cfg.queue };
     aw_sync_client client = { p, mp_connect, mp_call, mp_disconnect };

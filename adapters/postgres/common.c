@@ -59,18 +59,18 @@ int pg__cfg_init(pg_cfg *c, const aw_postgres_config *cfg, const aw_lookup *l, c
 {
     memset(c, 0, sizeof *c);
     if (cfg->strategy != AW_POSTGRES_POOL && cfg->strategy != AW_POSTGRES_ASYNC)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: unknown strategy %d", (int)cfg->strategy);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: unknown strategy %d", (int)cfg->strategy);
     size_t count = cfg->strategy == AW_POSTGRES_POOL ? cfg->threads : cfg->connections;
     if (count > 1024)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: %s must be 1 to 1024 (got %zu)",
-                               cfg->strategy == AW_POSTGRES_POOL ? "threads" : "connections", count);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: %s must be 1 to 1024 (got %zu)",
+                        cfg->strategy == AW_POSTGRES_POOL ? "threads" : "connections", count);
     if (cfg->pipeline > 65536)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: pipeline must be 1 to 65536 (got %zu)",
-                               cfg->pipeline);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: pipeline must be 1 to 65536 (got %zu)",
+                        cfg->pipeline);
     if (cfg->read_timeout_ms < 0)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: read_timeout_ms must be >= 0");
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: read_timeout_ms must be >= 0");
     if (cfg->port > 65535)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: port %u out of range", cfg->port);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: port %u out of range", cfg->port);
     int rc = 0;
     char port[16];
     snprintf(port, sizeof port, "%u", cfg->port);
@@ -82,7 +82,7 @@ int pg__cfg_init(pg_cfg *c, const aw_postgres_config *cfg, const aw_lookup *l, c
     for (const char *const *o = cfg->options; !rc && o && o[0]; o += 2) {
         if (!o[1]) {
             pg__cfg_free(c);
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: option '%s' has no value", o[0]);
+            return aw__errf(err, errlen, AW_ECONFIG, "postgres: option '%s' has no value", o[0]);
         }
         rc = add_kw(c, o[0], o[1]);
     }
@@ -93,13 +93,13 @@ int pg__cfg_init(pg_cfg *c, const aw_postgres_config *cfg, const aw_lookup *l, c
     if (!rc && !(c->sql = pg__convert_sql(l->sql, &c->nq))) rc = AW_ENOMEM;
     if (rc) {
         pg__cfg_free(c);
-        return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+        return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     }
     if (c->nq > PG_MAX_PARAMS) {
         int nq = c->nq;
         pg__cfg_free(c);
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: the SQL has %d placeholders; at most %d "
-                               "(SQL: %.200s)", nq, PG_MAX_PARAMS, l->sql);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: the SQL has %d placeholders; at most %d "
+                        "(SQL: %.200s)", nq, PG_MAX_PARAMS, l->sql);
     }
     c->strategy = cfg->strategy;
     c->count = count ? count : cfg->strategy == AW_POSTGRES_POOL ? 4 : 2;
@@ -208,25 +208,25 @@ int pg__connect_error(const pg_cfg *c, PGconn *conn, char *err, size_t errlen)
 {
     char w[600];
     one_line(w, sizeof w, conn ? PQerrorMessage(conn) : "out of memory");
-    if (!conn) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    if (!conn) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     if (PQconnectionNeedsPassword(conn))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: user '%s' at %s needs a password and none "
-                               "was given (user:pass@ in the URI, PGPASSWORD or ~/.pgpass) (server: %s)",
-                               c->user, c->where, w);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: user '%s' at %s needs a password and none "
+                        "was given (user:pass@ in the URI, PGPASSWORD or ~/.pgpass) (server: %s)",
+                        c->user, c->where, w);
     if (strstr(w, "password authentication failed") || strstr(w, "authentication failed for user") ||
         (strstr(w, "role \"") && strstr(w, "does not exist")))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: wrong user or password for user '%s' at %s "
-                               "(server: %s)", c->user, c->where, w);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: wrong user or password for user '%s' at %s "
+                        "(server: %s)", c->user, c->where, w);
     if (strstr(w, "database \"") && strstr(w, "does not exist"))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: unknown database '%s' at %s (server: %s)",
-                               c->db, c->where, w);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: unknown database '%s' at %s (server: %s)",
+                        c->db, c->where, w);
     if (strstr(w, "permission denied for database") || strstr(w, "no pg_hba.conf entry"))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: user '%s' may not use database '%s' at %s "
-                               "(server: %s)", c->user, c->db, c->where, w);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: user '%s' may not use database '%s' at %s "
+                        "(server: %s)", c->user, c->db, c->where, w);
     if (strstr(w, "invalid") || strstr(w, "unrecognized") || strstr(w, "missing \"=\""))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: bad connection parameters: %s", w);
-    return aw__adapter_err(err, errlen, AW_ECONN, "postgres: cannot reach a server at %s: %s (is it running, "
-                           "and is the address right?)", c->where, w);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: bad connection parameters: %s", w);
+    return aw__errf(err, errlen, AW_ECONN, "postgres: cannot reach a server at %s: %s (is it running, "
+                    "and is the address right?)", c->where, w);
 }
 
 int pg__classify(PGconn *conn, const PGresult *r)
@@ -294,8 +294,8 @@ int pg__stmt_setup(pg_adapter *a, pg_stmt *s, const PGresult *desc, char *err, s
     s->nparams = PQnparams(desc);
     s->ncols = PQnfields(desc);
     if (s->nparams > PG_MAX_PARAMS)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: the SQL has %d parameters; at most %d",
-                               s->nparams, PG_MAX_PARAMS);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: the SQL has %d parameters; at most %d",
+                        s->nparams, PG_MAX_PARAMS);
     if (!ALLOC(s->types, s->ncols) || !ALLOC(s->names, s->ncols) || !ALLOC(s->pval, s->nparams) ||
         !ALLOC(s->plen, s->nparams) || !ALLOC(s->pnum, s->nparams) || !(s->params = aw_params_new()) ||
         !(s->row = aw_row_new(s->ncols)) || !(s->res = aw_results_new()))
@@ -309,7 +309,7 @@ int pg__stmt_setup(pg_adapter *a, pg_stmt *s, const PGresult *desc, char *err, s
     return 0;
 oom:
     pg__stmt_free(s);
-    return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
 }
 
 int pg__prepare(pg_adapter *a, PGconn *conn, pg_stmt *s, char *err, size_t errlen)
@@ -321,16 +321,16 @@ int pg__prepare(pg_adapter *a, PGconn *conn, pg_stmt *s, char *err, size_t errle
         pg__errmsg(conn, r, w, sizeof w);
         int code = r && pg__classify(conn, r) == AW_EQUERY ? AW_EQUERY : AW_ECONN;
         PQclear(r);
-        return aw__adapter_err(err, errlen, code, "postgres: SQL does not prepare at %s: %s (SQL: %.300s)",
-                               c->where, w + 10, c->lookup.sql);
+        return aw__errf(err, errlen, code, "postgres: SQL does not prepare at %s: %s (SQL: %.300s)",
+                        c->where, w + 10, c->lookup.sql);
     }
     PQclear(r);
     r = PQdescribePrepared(conn, PG_STMT_NAME);
     if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
         pg__errmsg(conn, r, w, sizeof w);
         PQclear(r);
-        return aw__adapter_err(err, errlen, AW_ECONN, "postgres: cannot describe the lookup at %s: %s",
-                               c->where, w + 10);
+        return aw__errf(err, errlen, AW_ECONN, "postgres: cannot describe the lookup at %s: %s",
+                        c->where, w + 10);
     }
     int rc = pg__stmt_setup(a, s, r, err, errlen);
     PQclear(r);
@@ -438,14 +438,14 @@ int aw_postgres_open(aw_adapter **out, const aw_postgres_config *cfg, const aw_l
                      char *err, size_t errlen)
 {
     if (err && errlen) err[0] = 0;
-    if (!out) return aw__adapter_err(err, errlen, AW_EINVAL, "aw_postgres_open: out is NULL");
+    if (!out) return aw__errf(err, errlen, AW_EINVAL, "aw_postgres_open: out is NULL");
     *out = NULL;
     if (!cfg || !lookup)
-        return aw__adapter_err(err, errlen, AW_EINVAL, "aw_postgres_open: cfg or lookup is NULL");
+        return aw__errf(err, errlen, AW_EINVAL, "aw_postgres_open: cfg or lookup is NULL");
     if (!lookup->sql || !lookup->bind || !lookup->row)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: lookup->sql, ->bind and ->row are required");
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: lookup->sql, ->bind and ->row are required");
     pg_adapter *a = calloc(1, sizeof *a);
-    if (!a) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    if (!a) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     int rc = pg__cfg_init(&a->cfg, cfg, lookup, err, errlen);
     if (rc) { free(a); return rc; }
     a->base.scheme = pg_scheme;
@@ -492,34 +492,34 @@ int aw__postgres_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, 
 {
     aw_postgres_config cfg = { 0 };
     if (!u->has_authority)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres URIs look like "
-                               "postgres://user[:pass]@host[:port]/database?...");
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres URIs look like "
+                        "postgres://user[:pass]@host[:port]/database?...");
     cfg.host = u->host;
     cfg.port = (unsigned)u->port;
     cfg.user = u->user;
     cfg.password = u->pass;
     if (u->path && u->path[0] == '/' && u->path[1]) {
         if (strchr(u->path + 1, '/'))
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres URI path '%s': expected /database",
-                                   u->path);
+            return aw__errf(err, errlen, AW_ECONFIG, "postgres URI path '%s': expected /database",
+                            u->path);
         cfg.database = u->path + 1;
     }
     const char *strategy = aw__uri_param(u, "strategy");
     if (strategy && strcmp(strategy, "async") && strcmp(strategy, "pool"))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "strategy=%s: must be pool or async", strategy);
+        return aw__errf(err, errlen, AW_ECONFIG, "strategy=%s: must be pool or async", strategy);
     bool th = aw__uri_param(u, "threads"), cn = aw__uri_param(u, "connections"),
          pl = aw__uri_param(u, "pipeline"), io = aw__uri_param(u, "io");
     if (!strategy && th && (cn || pl || io))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "threads= (strategy=pool) and connections=/pipeline=/io= "
-                               "(strategy=async) exclude each other; give one, or strategy=");
+        return aw__errf(err, errlen, AW_ECONFIG, "threads= (strategy=pool) and connections=/pipeline=/io= "
+                        "(strategy=async) exclude each other; give one, or strategy=");
     cfg.strategy = strategy ? (!strcmp(strategy, "pool") ? AW_POSTGRES_POOL : AW_POSTGRES_ASYNC)
                             : (cn || pl || io) ? AW_POSTGRES_ASYNC : AW_POSTGRES_POOL;
     if (cfg.strategy == AW_POSTGRES_ASYNC && th)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "threads= is for strategy=pool; "
-                               "strategy=async takes connections= and pipeline=");
+        return aw__errf(err, errlen, AW_ECONFIG, "threads= is for strategy=pool; "
+                        "strategy=async takes connections= and pipeline=");
     if (cfg.strategy == AW_POSTGRES_POOL && (cn || pl || io))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "%s= is for strategy=async; strategy=pool takes threads=",
-                               cn ? "connections" : pl ? "pipeline" : "io");
+        return aw__errf(err, errlen, AW_ECONFIG, "%s= is for strategy=async; strategy=pool takes threads=",
+                        cn ? "connections" : pl ? "pipeline" : "io");
     size_t rt = 0;
     int rc;
     if ((rc = aw__uri_size(u, "threads", 1, 1024, &cfg.threads, err, errlen)) ||
@@ -531,7 +531,7 @@ int aw__postgres_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, 
     cfg.read_timeout_ms = (int)rt;
     const char *iov = aw__uri_param(u, "io");
     if (iov && strcmp(iov, "owner") && strcmp(iov, "thread"))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "io=%s: must be owner or thread", iov);
+        return aw__errf(err, errlen, AW_ECONFIG, "io=%s: must be owner or thread", iov);
     cfg.io_thread = iov && !strcmp(iov, "thread");
     /* Everything else libpq knows goes to libpq; the rest is a mistake. */
     const char *opts[2 * AW_URI_MAX_PARAMS + 1];
@@ -539,8 +539,8 @@ int aw__postgres_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, 
     for (int i = 0; i < u->nparams; i++) {
         if (u->used[i]) continue;
         if (!libpq_knows(u->key[i]))
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "unknown parameter '%s' in %s URI (known: %s)",
-                                   u->key[i], u->scheme, PG_KNOWN);
+            return aw__errf(err, errlen, AW_ECONFIG, "unknown parameter '%s' in %s URI (known: %s)",
+                            u->key[i], u->scheme, PG_KNOWN);
         u->used[i] = true;
         opts[no++] = u->key[i];
         opts[no++] = u->val[i];

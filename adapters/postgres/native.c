@@ -100,8 +100,7 @@ static bool rewatch(aw__nat_conn *c, pn_conn *st)
 {
     int f = PQflush(st->pg);
     if (f < 0) { down_conn(c, st, NULL); return false; }
-    aw__nat_watch(c, PQsocket(st->pg), AW_READ | (f || st->unsynced ? AW_WRITE : 0));
-    return true;
+    return aw__nat_watch(c, PQsocket(st->pg), AW_READ | (f || st->unsynced ? AW_WRITE : 0)) == 0;
 }
 
 static bool do_sync(aw__nat_conn *c, pn_conn *st)
@@ -393,7 +392,7 @@ int pg__native_start(pg_adapter *a, char *err, size_t errlen)
         ok = (nv->ents[i] = calloc(d, sizeof **nv->ents)) && (nv->wires[i] = calloc(2 * d + 2, sizeof **nv->wires));
     if (!ok) {
         if (nv) free_native(nv, n);
-        return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+        return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     }
     nv->a = a;
     aw__nat_cfg nc = {

@@ -55,7 +55,7 @@ static int pp_connect(void *ctx, void **out, char *err, size_t errlen)
     pg_pool *p = ctx;
     const pg_cfg *c = &p->a->cfg;
     pp_conn *k = calloc(1, sizeof *k);
-    if (!k) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    if (!k) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     k->c = pg__connect_blocking(c);
     if (!k->c || PQstatus(k->c) != CONNECTION_OK) {
         int rc = pg__connect_error(c, k->c, err, errlen);
@@ -65,7 +65,7 @@ static int pp_connect(void *ctx, void **out, char *err, size_t errlen)
     }
     int rc = pg__prepare(p->a, k->c, &k->s, err, errlen);
     if (rc == 0 && PQsetnonblocking(k->c, 1))
-        rc = aw__adapter_err(err, errlen, AW_ECONN, "postgres: cannot make the connection non-blocking");
+        rc = aw__errf(err, errlen, AW_ECONN, "postgres: cannot make the connection non-blocking");
     if (rc) {
         PQfinish(k->c);
         free(k);
@@ -168,7 +168,7 @@ static void pp_close(void *impl)
 int pg__pool_start(pg_adapter *a, char *err, size_t errlen)
 {
     pg_pool *p = calloc(1, sizeof *p);
-    if (!p) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    if (!p) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     p->a = a;
     aw_pool_config pc = { a->cfg.count, a->cfg.queue };
     aw_sync_client client = { p, pp_connect, pp_call, pp_disconnect };

@@ -39,7 +39,7 @@ static int rp_connect(void *ctx, void **out, char *err, size_t errlen)
     rp_conn *k = calloc(1, sizeof *k);
     if (!k || rd__exec_init(&k->e, c)) {
         free(k);
-        return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+        return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     }
     int rc = rd__connect(c, &k->k, err, errlen);
     if (rc) {
@@ -93,7 +93,7 @@ static void rp_close(void *impl)
 int rd__pool_start(rd_adapter *a, char *err, size_t errlen)
 {
     rd_pool *p = calloc(1, sizeof *p);
-    if (!p) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    if (!p) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     p->a = a;
     aw_pool_config pc = { a->cfg.count, a->cfg.queue };
     aw_sync_client client = { p, rp_connect, rp_call, rp_disconnect };

@@ -50,20 +50,20 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
 {
     sq_adapter *a = ctx;
     sq_conn *k = calloc(1, sizeof *k);
-    if (!k) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    if (!k) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     int flags = SQLITE_OPEN_NOMUTEX | (a->cfg.readwrite ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY);
     struct stat st;
     if (stat(a->path, &st) == 0 && S_ISDIR(st.st_mode)) {
         free(k);
-        return aw__adapter_err(err, errlen, AW_ECONN, "cannot open SQLite database '%s': it is a "
-                               "directory, not a database file", a->path);
+        return aw__errf(err, errlen, AW_ECONN, "cannot open SQLite database '%s': it is a "
+                        "directory, not a database file", a->path);
     }
     int rc = sqlite3_open_v2(a->path, &k->db, flags, NULL);
     if (rc != SQLITE_OK) {
         bool missing = access(a->path, F_OK) != 0 && errno == ENOENT;
-        aw__adapter_err(err, errlen, AW_ECONN, "cannot open SQLite database '%s': %s%s", a->path,
-                        k->db ? sqlite3_errmsg(k->db) : sqlite3_errstr(rc),
-                        missing ? " (no such file; the adapter never creates one)" : "");
+        aw__errf(err, errlen, AW_ECONN, "cannot open SQLite database '%s': %s%s", a->path,
+                 k->db ? sqlite3_errmsg(k->db) : sqlite3_errstr(rc),
+                 missing ? " (no such file; the adapter never creates one)" : "");
         sq_disconnect(ctx, k);
         return AW_ECONN;
     }
@@ -75,8 +75,8 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
         char msg[200] = "";
         rc = a->cfg.on_connect(a->cfg.on_connect_ctx, k->db, msg, sizeof msg);
         if (rc < 0) {
-            aw__adapter_err(err, errlen, rc, "on_connect failed for '%s': %s", a->path,
-                            msg[0] ? msg : aw_strerror(rc));
+            aw__errf(err, errlen, rc, "on_connect failed for '%s': %s", a->path,
+                     msg[0] ? msg : aw_strerror(rc));
             sq_disconnect(ctx, k);
             return rc;
         }
@@ -84,9 +84,9 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
     const char *tail = NULL;
     rc = sqlite3_prepare_v3(k->db, a->lookup.sql, -1, SQLITE_PREPARE_PERSISTENT, &k->stmt, &tail);
     if (rc != SQLITE_OK || !k->stmt) {
-        aw__adapter_err(err, errlen, AW_EQUERY, "SQL does not prepare on '%s': %s (SQL: %s)",
-                        a->path, rc == SQLITE_OK ? "empty statement" : sqlite3_errmsg(k->db),
-                        a->lookup.sql);
+        aw__errf(err, errlen, AW_EQUERY, "SQL does not prepare on '%s': %s (SQL: %s)",
+                 a->path, rc == SQLITE_OK ? "empty statement" : sqlite3_errmsg(k->db),
+                 a->lookup.sql);
         sq_disconnect(ctx, k);
         return AW_EQUERY;
     }
@@ -95,15 +95,15 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
     while (tail && (*tail == ' ' || *tail == '\t' || *tail == '\n' || *tail == '\r' || *tail == ';'))
         tail++;
     if (tail && *tail) {
-        aw__adapter_err(err, errlen, AW_EQUERY, "SQL holds more than one statement; a lookup "
-                        "runs exactly one (extra: %.60s)", tail);
+        aw__errf(err, errlen, AW_EQUERY, "SQL holds more than one statement; a lookup "
+                 "runs exactly one (extra: %.60s)", tail);
         sq_disconnect(ctx, k);
         return AW_EQUERY;
     }
     if (!a->cfg.readwrite && !sqlite3_stmt_readonly(k->stmt)) {
-        aw__adapter_err(err, errlen, AW_ECONFIG, "SQL writes to the database but the adapter opens "
-                        "it read-only; add mode=rw (readwrite in aw_sqlite_config) (SQL: %s)",
-                        a->lookup.sql);
+        aw__errf(err, errlen, AW_ECONFIG, "SQL writes to the database but the adapter opens "
+                 "it read-only; add mode=rw (readwrite in aw_sqlite_config) (SQL: %s)",
+                 a->lookup.sql);
         sq_disconnect(ctx, k);
         return AW_ECONFIG;
     }
@@ -113,7 +113,7 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
     k->res = aw_results_new();
     if (!k->params || !k->row || !k->res) {
         sq_disconnect(ctx, k);
-        return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+        return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     }
     const char *names[ncol > 0 ? ncol : 1];
     for (int i = 0; i < ncol; i++) {
@@ -122,7 +122,7 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
     }
     if (aw__adapter_set_columns(&a->base, ncol, names, sqlite3_bind_parameter_count(k->stmt))) {
         sq_disconnect(ctx, k);
-        return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+        return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     }
     *out = k;
     return 0;
@@ -245,17 +245,17 @@ int aw_sqlite_open(aw_adapter **out, const aw_sqlite_config *cfg, const aw_looku
                    char *err, size_t errlen)
 {
     if (err && errlen) err[0] = 0;
-    if (!out) return aw__adapter_err(err, errlen, AW_EINVAL, "aw_sqlite_open: out is NULL");
+    if (!out) return aw__errf(err, errlen, AW_EINVAL, "aw_sqlite_open: out is NULL");
     *out = NULL;
-    if (!cfg || !lookup) return aw__adapter_err(err, errlen, AW_EINVAL, "aw_sqlite_open: cfg or lookup is NULL");
+    if (!cfg || !lookup) return aw__errf(err, errlen, AW_EINVAL, "aw_sqlite_open: cfg or lookup is NULL");
     if (!lookup->sql || !lookup->bind || !lookup->row)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "sqlite: lookup->sql, ->bind and ->row are required");
+        return aw__errf(err, errlen, AW_ECONFIG, "sqlite: lookup->sql, ->bind and ->row are required");
     if (!cfg->path || !*cfg->path)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "sqlite: no database path given");
+        return aw__errf(err, errlen, AW_ECONFIG, "sqlite: no database path given");
     sq_adapter *a = calloc(1, sizeof *a);
     if (!a || !(a->path = strdup(cfg->path))) {
         free(a);
-        return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+        return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     }
     a->cfg = *cfg;
     a->cfg.path = a->path;
@@ -286,10 +286,10 @@ int aw__sqlite_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup,
 {
     aw_sqlite_config cfg = { 0 };
     if (u->host || u->user)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "sqlite URIs name a file: sqlite:///abs/path.db "
-                               "or sqlite:relative.db (a host was given)");
+        return aw__errf(err, errlen, AW_ECONFIG, "sqlite URIs name a file: sqlite:///abs/path.db "
+                        "or sqlite:relative.db (a host was given)");
     if (!u->path || !*u->path)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "sqlite URI has no file path");
+        return aw__errf(err, errlen, AW_ECONFIG, "sqlite URI has no file path");
     cfg.path = u->path;
     size_t timeout = 0;
     int rc;
@@ -300,15 +300,15 @@ int aw__sqlite_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup,
     cfg.busy_timeout_ms = aw__uri_param(u, "busy_timeout_ms") ? (timeout ? (int)timeout : -1) : 0;
     const char *mode = aw__uri_param(u, "mode");
     if (mode && strcmp(mode, "ro") && strcmp(mode, "rw"))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "mode=%s: must be ro or rw", mode);
+        return aw__errf(err, errlen, AW_ECONFIG, "mode=%s: must be ro or rw", mode);
     cfg.readwrite = mode && !strcmp(mode, "rw");
     const char *rw = aw__uri_param(u, "readwrite");
     if (rw) {
         bool yes = !strcmp(rw, "1") || !strcmp(rw, "true") || !strcmp(rw, "yes");
         if (!yes && strcmp(rw, "0") && strcmp(rw, "false") && strcmp(rw, "no"))
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "readwrite=%s: must be 0 or 1", rw);
+            return aw__errf(err, errlen, AW_ECONFIG, "readwrite=%s: must be 0 or 1", rw);
         if (mode && yes != cfg.readwrite)
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "mode=%s and readwrite=%s disagree", mode, rw);
+            return aw__errf(err, errlen, AW_ECONFIG, "mode=%s and readwrite=%s disagree", mode, rw);
         cfg.readwrite = yes;
     }
     if ((rc = aw__uri_check_unused(u, SQLITE_KNOWN, err, errlen))) return rc;
