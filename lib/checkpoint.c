@@ -1,5 +1,6 @@
-/* Checkpoints: the byte format (docs/checkpoints.md), encoding through
- * aw_op_snapshot, validating decode, atomic file save and load.
+/* Checkpoints in memory: the byte format (docs/checkpoints.md), encoding
+ * through aw_op_snapshot, and the validating decode. Saving to and loading
+ * from a file (atomically) is checkpoint_file.c's.
  *
  * Layout, all integers little-endian:
  *   header   44 bytes: magic[8] version:u32 flags:u32 total:u64 count:u64

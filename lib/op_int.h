@@ -1,5 +1,6 @@
 /* Private to the core: the operator's and the future's insides, shared by
- * op.c (queues, emission), future.c (completion, inbox) and timer.c. */
+ * op.c (queues, emission), op_life.c (create, free), future.c (completion,
+ * inbox), timer.c and keyed.c. */
 #ifndef AW_OP_INT_H
 #define AW_OP_INT_H
 
@@ -152,7 +153,7 @@ struct aw_op {
 void aw__process(aw_op *op);              /* handle every settled future and due timer */
 void aw__set_err(aw_op *op, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* op_new.c */
+/* op_life.c */
 int aw__slots_grow(aw_op *op);            /* one more chunk of slots: 0 or AW_ENOMEM */
 void aw__slots_free_all(aw_op *op);
 

@@ -385,7 +385,7 @@ int aw_mysql_open(aw_adapter **out, const aw_mysql_config *cfg, const aw_lookup 
     a->base.scheme = my_scheme;
     a->base.impl = a;
     rc = a->cfg.strategy == AW_MYSQL_POOL ? my__pool_start(a, err, errlen)
-                                          : my__native_start(a, err, errlen);
+                                          : my__async_start(a, err, errlen);
     if (rc) {
         aw__adapter_free_columns(&a->base);
         my__cfg_free(&a->cfg);

@@ -1,9 +1,10 @@
-/* MySQL through the thread pool (lib/pool.h): each worker owns a blocking
- * connection and the lookup's statement, prepared once on it; a call binds,
- * executes, stores and fetches the rows (binary protocol) and completes the
- * future. It lets go of the input during the round trip, so a timeout
- * never waits for the server. A lost connection fails the record with AW_ECONN and the driver's
- * words and asks the pool for a new connection (AW_POOL_RECONNECT). */
+/* strategy=pool: MySQL through the thread pool (lib/pool.h): each worker
+ * owns a blocking connection and the lookup's statement, prepared once on
+ * it; a call binds, executes, stores and fetches the rows (binary protocol)
+ * and completes the future. It lets go of the input during the round trip,
+ * so a timeout never waits for the server. A lost connection fails the
+ * record with AW_ECONN and the driver's words and asks the pool for a new
+ * connection (AW_POOL_RECONNECT). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

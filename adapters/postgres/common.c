@@ -451,7 +451,7 @@ int aw_postgres_open(aw_adapter **out, const aw_postgres_config *cfg, const aw_l
     a->base.scheme = pg_scheme;
     a->base.impl = a;
     rc = a->cfg.strategy == AW_POSTGRES_POOL ? pg__pool_start(a, err, errlen)
-                                             : pg__native_start(a, err, errlen);
+                                             : pg__async_start(a, err, errlen);
     if (rc) {
         aw__adapter_free_columns(&a->base);
         pg__cfg_free(&a->cfg);

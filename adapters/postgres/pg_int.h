@@ -95,6 +95,6 @@ void pg__quiet(PGconn *conn);
 PGconn *pg__connect_blocking(const pg_cfg *c);
 
 int pg__pool_start(pg_adapter *a, char *err, size_t errlen);
-int pg__native_start(pg_adapter *a, char *err, size_t errlen);
+int pg__async_start(pg_adapter *a, char *err, size_t errlen);
 
 #endif

@@ -1,13 +1,13 @@
-/* PostgreSQL through the thread pool (lib/pool.h): each worker owns a
- * libpq connection with the lookup prepared once on it. A call binds, sends
- * the prepared statement (text parameters, text results), waits for the
- * answer with poll() until read_timeout_ms, and completes the future. The
- * worker blocks, as a pool worker should, but through libpq's non-blocking
- * calls, so the wait has a deadline (blocking libpq has no read timeout).
- * It lets go of the input during the round trip, so an operator timeout
- * never waits for the server. A lost connection fails the record with
- * AW_ECONN and libpq's words and asks the pool for a new connection
- * (AW_POOL_RECONNECT). */
+/* strategy=pool: PostgreSQL through the thread pool (lib/pool.h): each
+ * worker owns a libpq connection with the lookup prepared once on it. A
+ * call binds, sends the prepared statement (text parameters, text results),
+ * waits for the answer with poll() until read_timeout_ms, and completes the
+ * future. The worker blocks, as a pool worker should, but through libpq's
+ * non-blocking calls, so the wait has a deadline (blocking libpq has no
+ * read timeout). It lets go of the input during the round trip, so an
+ * operator timeout never waits for the server. A lost connection fails the
+ * record with AW_ECONN and libpq's words and asks the pool for a new
+ * connection (AW_POOL_RECONNECT). */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>

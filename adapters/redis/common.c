@@ -491,7 +491,7 @@ int aw_redis_open(aw_adapter **out, const aw_redis_config *cfg, const aw_lookup 
     if ((rc = check_command(&a->cfg, err, errlen)) == 0) {
         if (set_columns(a)) rc = aw__errf(err, errlen, AW_ENOMEM, "out of memory");
         else rc = a->cfg.strategy == AW_REDIS_POOL ? rd__pool_start(a, err, errlen)
-                                                   : rd__native_start(a, err, errlen);
+                                                   : rd__async_start(a, err, errlen);
     }
     if (rc) {
         aw__adapter_free_columns(&a->base);

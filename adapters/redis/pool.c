@@ -1,9 +1,9 @@
-/* Redis through the thread pool (lib/pool.h): each worker owns a blocking
- * redisContext (connected, AUTHed, SELECTed); a call binds, sends the argv
- * and waits for the reply, then turns it into rows. It lets go of the
- * input during the round trip, so a timeout never waits for the server. A
- * lost connection fails the record with AW_ECONN and hiredis's words and
- * asks the pool for a new connection (AW_POOL_RECONNECT). */
+/* strategy=pool: Redis through the thread pool (lib/pool.h): each worker
+ * owns a blocking redisContext (connected, AUTHed, SELECTed); a call binds,
+ * sends the argv and waits for the reply, then turns it into rows. It lets
+ * go of the input during the round trip, so a timeout never waits for the
+ * server. A lost connection fails the record with AW_ECONN and hiredis's
+ * words and asks the pool for a new connection (AW_POOL_RECONNECT). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

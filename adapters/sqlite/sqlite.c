@@ -52,20 +52,25 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
     sq_conn *k = calloc(1, sizeof *k);
     if (!k) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     int flags = SQLITE_OPEN_NOMUTEX | (a->cfg.readwrite ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY);
+    /* The file not there, not a file, or not ours to read: only the user
+     * can fix that (AW_ECONFIG); anything else may pass (AW_ECONN). */
     struct stat st;
     if (stat(a->path, &st) == 0 && S_ISDIR(st.st_mode)) {
         free(k);
-        return aw__errf(err, errlen, AW_ECONN, "cannot open SQLite database '%s': it is a "
+        return aw__errf(err, errlen, AW_ECONFIG, "cannot open SQLite database '%s': it is a "
                         "directory, not a database file", a->path);
     }
     int rc = sqlite3_open_v2(a->path, &k->db, flags, NULL);
     if (rc != SQLITE_OK) {
-        bool missing = access(a->path, F_OK) != 0 && errno == ENOENT;
-        aw__errf(err, errlen, AW_ECONN, "cannot open SQLite database '%s': %s%s", a->path,
+        int e = access(a->path, a->cfg.readwrite ? R_OK | W_OK : R_OK) ? errno : 0;
+        bool missing = e == ENOENT || e == ENOTDIR, denied = e == EACCES || e == EROFS;
+        int code = missing || denied ? AW_ECONFIG : AW_ECONN;
+        aw__errf(err, errlen, code, "cannot open SQLite database '%s': %s%s", a->path,
                  k->db ? sqlite3_errmsg(k->db) : sqlite3_errstr(rc),
-                 missing ? " (no such file; the adapter never creates one)" : "");
+                 missing ? " (no such file; the adapter never creates one)" :
+                 denied ? " (no permission)" : "");
         sq_disconnect(ctx, k);
-        return AW_ECONN;
+        return code;
     }
     if (a->cfg.busy_timeout_ms > 0) sqlite3_busy_timeout(k->db, a->cfg.busy_timeout_ms);
     /* A statement whose record timed out (or whose pool is closing) stops

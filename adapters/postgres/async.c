@@ -1,4 +1,4 @@
-/* PostgreSQL native: libpq non-blocking + pipeline mode on the
+/* strategy=async: PostgreSQL through libpq non-blocking + pipeline mode on the
  * store-neutral driver (adapters/native_int.h), which owns the loop, the
  * FIFOs, deadlines, backoff, timeouts and close. This file is only the
  * protocol's state machine:
@@ -383,7 +383,7 @@ static void pn_close(void *impl)
     free(a);
 }
 
-int pg__native_start(pg_adapter *a, char *err, size_t errlen)
+int pg__async_start(pg_adapter *a, char *err, size_t errlen)
 {
     size_t n = a->cfg.count, d = a->cfg.pipeline;
     pg_native *nv = calloc(1, sizeof *nv);

@@ -1,6 +1,7 @@
-/* Creating and freeing an operator: argument checks with a sentence for
- * every mistake, slots allocated in chunks as records need them, and the
- * orderly hand-back of whatever is still in flight at free. */
+/* The operator's life cycle, aw_op_create / aw_op_new to aw_op_free:
+ * argument checks with a sentence for every mistake, slots allocated in
+ * chunks as records need them, and the orderly hand-back of whatever is
+ * still in flight at free. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>

@@ -1,10 +1,10 @@
-/* MySQL through MariaDB Connector/C's non-blocking API (mysql_*_start /
- * _cont), as a protocol of the native driver (adapters/native_int.h):
- * N connections, each with the lookup's statement prepared once and one
- * execution in flight (the protocol allows no more). The driver decides
- * who runs it -- the operator's owner thread (io=owner) or an I/O thread
- * (io=thread) -- and keeps queues, deadlines, reconnects, timeouts and
- * close; this file is the connection's state machine only:
+/* strategy=async: MySQL through MariaDB Connector/C's non-blocking API
+ * (mysql_*_start / _cont), as a protocol of the native driver
+ * (adapters/native_int.h): N connections, each with the lookup's statement
+ * prepared once and one execution in flight (the protocol allows no more).
+ * The driver decides who runs it -- the operator's owner thread (io=owner)
+ * or an I/O thread (io=thread) -- and keeps queues, deadlines, reconnects,
+ * timeouts and close; this file is the connection's state machine only:
  *
  *   CONNECT -> PREPARE -> IDLE <-> EXEC -> STORE -> IDLE
  *
@@ -222,7 +222,7 @@ static void n_free(void *impl)
     free(a);
 }
 
-int my__native_start(my_adapter *a, char *err, size_t errlen)
+int my__async_start(my_adapter *a, char *err, size_t errlen)
 {
     aw__nat_cfg cfg = {
         .name = "MySQL", .prefix = "mysql", .where = a->cfg.where, .conns = a->cfg.count,

@@ -1,4 +1,4 @@
-/* Redis, pipelined, as a protocol of the native driver
+/* strategy=async: Redis, pipelined, as a protocol of the native driver
  * (adapters/native_int.h): N non-blocking connections with up to
  * `pipeline` commands in flight each, replies matched in order (FIFO). The
  * driver decides who runs it -- the operator's owner thread (io=owner) or
@@ -306,7 +306,7 @@ static void n_free(void *impl)
     rd__adapter_free(a);
 }
 
-int rd__native_start(rd_adapter *a, char *err, size_t errlen)
+int rd__async_start(rd_adapter *a, char *err, size_t errlen)
 {
     rd_native *p = calloc(1, sizeof *p);
     if (!p) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
