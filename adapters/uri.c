@@ -210,6 +210,52 @@ int aw__uri_size(aw_uri *u, const char *key, size_t min, size_t max, size_t *out
     return 0;
 }
 
+int aw__uri_server(const aw_uri *u, const char *name, const char *shape, const aw_uri_server *o,
+                   char *err, size_t errlen)
+{
+    if (!u->has_authority) return aw__errf(err, errlen, AW_ECONFIG, "%s URIs look like %s", name, shape);
+    if (o->host) *o->host = u->host;
+    if (o->port) *o->port = (unsigned)u->port;
+    if (o->user) *o->user = u->user;
+    if (o->password) *o->password = u->pass;
+    if (!o->database) return 0;
+    *o->database = NULL;
+    if (u->path && u->path[0] == '/' && u->path[1]) {
+        if (strchr(u->path + 1, '/'))
+            return aw__errf(err, errlen, AW_ECONFIG, "%s URI path '%s': expected /database", name,
+                            u->path);
+        *o->database = u->path + 1;
+    }
+    return 0;
+}
+
+/* An int parameter through aw__uri_size. */
+static int uri_int(aw_uri *u, const char *key, int max, int *out, char *err, size_t errlen)
+{
+    size_t v = 0;
+    int rc = aw__uri_size(u, key, 1, (size_t)max, &v, err, errlen);
+    if (rc == 0 && v) *out = (int)v;
+    return rc;
+}
+
+int aw__uri_opts(aw_uri *u, const aw_uri_opts *o, char *err, size_t errlen)
+{
+    int rc = 0;
+    if (o->threads && (rc = aw__uri_size(u, "threads", 1, 1024, o->threads, err, errlen))) return rc;
+    if (o->connections && (rc = aw__uri_size(u, "connections", 1, 1024, o->connections, err, errlen)))
+        return rc;
+    if (o->pipeline && (rc = aw__uri_size(u, "pipeline", 1, 65536, o->pipeline, err, errlen))) return rc;
+    if (o->queue && (rc = aw__uri_size(u, "queue", 1, (size_t)1 << 24, o->queue, err, errlen))) return rc;
+    if (o->connect_timeout_ms &&
+        (rc = uri_int(u, "connect_timeout_ms", 3600000, o->connect_timeout_ms, err, errlen)))
+        return rc;
+    if (o->read_timeout_ms && (rc = uri_int(u, "read_timeout_ms", 3600000, o->read_timeout_ms, err, errlen)))
+        return rc;
+    if (o->unix_socket) *o->unix_socket = aw__uri_param(u, "unix_socket");
+    if (o->password_env) *o->password_env = aw__uri_param(u, "password_env");
+    return 0;
+}
+
 int aw__uri_check_unused(aw_uri *u, const char *known, char *err, size_t errlen)
 {
     for (int i = 0; i < u->nparams; i++)

@@ -217,9 +217,7 @@ static void n_free(void *impl)
 {
     my_adapter *a = impl;
     if (aw__nat_free(a->strategy)) return;          /* from inside a callback */
-    aw__adapter_free_columns(&a->base);
-    my__cfg_free(&a->cfg);
-    free(a);
+    my__adapter_free(a);
 }
 
 int my__async_start(my_adapter *a, char *err, size_t errlen)

@@ -76,8 +76,7 @@ int my__cfg_init(my_cfg *c, const aw_mysql_config *cfg, const aw_lookup *l, char
     c->connect_timeout_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 5000;
     c->read_timeout_ms = cfg->read_timeout_ms ? cfg->read_timeout_ms : 30000;
     c->lookup = *l;
-    if (c->sock) snprintf(c->where, sizeof c->where, "unix socket %s", c->sock);
-    else snprintf(c->where, sizeof c->where, "%s:%u", c->host, c->port);
+    aw__server_where(c->where, sizeof c->where, c->sock, c->host, c->port);
     return 0;
 }
 
@@ -249,20 +248,8 @@ void my__stmt_errmsg(const my_stmt *s, char *buf, size_t n)
 int my__stmt_bind(my_stmt *s, void *input, aw_future *f)
 {
     const aw_lookup *l = s->lookup;
-    aw_params_clear(s->params);
-    int rc = l->bind(l->ctx, input, s->params);
-    if (rc < 0) {
-        aw_results_fail(s->res, l, f, rc, "lookup bind callback failed");
-        return rc;
-    }
-    int np = aw_params_count(s->params);
-    if (np > (int)s->nparams) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "lookup bound %d parameters but the SQL has %u placeholders",
-                 np, s->nparams);
-        aw_results_fail(s->res, l, f, AW_EQUERY, msg);
-        return AW_EQUERY;
-    }
+    int np = aw__lookup_bind(l, s->params, s->res, input, f, (int)s->nparams, "the SQL");
+    if (np < 0) return np;
     for (unsigned i = 0; i < s->nparams; i++) {
         MYSQL_BIND *b = &s->pbind[i];
         aw_value v = { .type = AW_VNULL };
@@ -387,13 +374,18 @@ int aw_mysql_open(aw_adapter **out, const aw_mysql_config *cfg, const aw_lookup 
     rc = a->cfg.strategy == AW_MYSQL_POOL ? my__pool_start(a, err, errlen)
                                           : my__async_start(a, err, errlen);
     if (rc) {
-        aw__adapter_free_columns(&a->base);
-        my__cfg_free(&a->cfg);
-        free(a);
+        my__adapter_free(a);
         return rc;
     }
     *out = &a->base;
     return 0;
+}
+
+void my__adapter_free(my_adapter *a)
+{
+    aw__adapter_free_columns(&a->base);
+    my__cfg_free(&a->cfg);
+    free(a);
 }
 
 int aw_mysql_stats_get(aw_adapter *ad, aw_mysql_stats *out)
@@ -415,19 +407,10 @@ int aw_mysql_stats_get(aw_adapter *ad, aw_mysql_stats *out)
 int aw__mysql_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, char *err, size_t errlen)
 {
     aw_mysql_config cfg = { 0 };
-    if (!u->has_authority)
-        return aw__errf(err, errlen, AW_ECONFIG, "mysql URIs look like "
-                        "mysql://user[:pass]@host[:port]/database?...");
-    cfg.host = u->host;
-    cfg.port = (unsigned)u->port;
-    cfg.user = u->user;
-    cfg.password = u->pass;
-    if (u->path && u->path[0] == '/' && u->path[1]) {
-        if (strchr(u->path + 1, '/'))
-            return aw__errf(err, errlen, AW_ECONFIG, "mysql URI path '%s': expected /database",
-                            u->path);
-        cfg.database = u->path + 1;
-    }
+    aw_uri_server srv = { .host = &cfg.host, .port = &cfg.port, .user = &cfg.user,
+                          .password = &cfg.password, .database = &cfg.database };
+    int rc = aw__uri_server(u, "mysql", "mysql://user[:pass]@host[:port]/database?...", &srv, err, errlen);
+    if (rc) return rc;
     const char *strategy = aw__uri_param(u, "strategy");
     if (strategy && strcmp(strategy, "async") && strcmp(strategy, "pool"))
         return aw__errf(err, errlen, AW_ECONFIG, "strategy=%s: must be async or pool", strategy);
@@ -451,18 +434,11 @@ int aw__mysql_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, cha
         return aw__errf(err, errlen, AW_ECONFIG, "io=%s: must be owner (the operator's "
                         "thread runs the connections) or thread (an I/O thread of their own)", io);
     cfg.io = !io ? AW_MYSQL_IO_DEFAULT : !strcmp(io, "owner") ? AW_MYSQL_IO_OWNER : AW_MYSQL_IO_THREAD;
-    size_t ct = 0, rt = 0;
-    int rc;
-    if ((rc = aw__uri_size(u, "threads", 1, 1024, &cfg.threads, err, errlen)) ||
-        (rc = aw__uri_size(u, "connections", 1, 1024, &cfg.connections, err, errlen)) ||
-        (rc = aw__uri_size(u, "queue", 1, 1 << 24, &cfg.queue_capacity, err, errlen)) ||
-        (rc = aw__uri_size(u, "connect_timeout_ms", 1, 3600000, &ct, err, errlen)) ||
-        (rc = aw__uri_size(u, "read_timeout_ms", 1, 3600000, &rt, err, errlen)))
-        return rc;
-    cfg.connect_timeout_ms = (int)ct;
-    cfg.read_timeout_ms = (int)rt;
-    cfg.unix_socket = aw__uri_param(u, "unix_socket");
-    cfg.password_env = aw__uri_param(u, "password_env");
-    if ((rc = aw__uri_check_unused(u, MYSQL_KNOWN, err, errlen))) return rc;
+    aw_uri_opts o = { .threads = &cfg.threads, .connections = &cfg.connections,
+                      .queue = &cfg.queue_capacity, .connect_timeout_ms = &cfg.connect_timeout_ms,
+                      .read_timeout_ms = &cfg.read_timeout_ms, .unix_socket = &cfg.unix_socket,
+                      .password_env = &cfg.password_env };
+    rc = aw__uri_opts(u, &o, err, errlen);
+    if (rc || (rc = aw__uri_check_unused(u, MYSQL_KNOWN, err, errlen))) return rc;
     return aw_mysql_open(out, &cfg, lookup, err, errlen);
 }

@@ -378,9 +378,7 @@ static void pn_close(void *impl)
     pg_native *nv = a->strategy;
     if (aw__nat_free(nv->n)) return;       /* from a lookup callback: nothing */
     free_native(nv, a->cfg.count);
-    aw__adapter_free_columns(&a->base);
-    pg__cfg_free(&a->cfg);
-    free(a);
+    pg__adapter_free(a);
 }
 
 int pg__async_start(pg_adapter *a, char *err, size_t errlen)

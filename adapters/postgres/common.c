@@ -347,19 +347,9 @@ static void fmt_double(char *b, size_t n, double d)
 int pg__stmt_bind(pg_stmt *s, void *input, aw_future *f)
 {
     const aw_lookup *l = &s->cfg->lookup;
-    aw_params_clear(s->params);
-    int rc = l->bind(l->ctx, input, s->params);
-    if (rc < 0) {
-        aw_results_fail(s->res, l, f, rc, "lookup bind callback failed");
-        return rc;
-    }
-    int np = aw_params_count(s->params);
+    int np = aw__lookup_bind(l, s->params, s->res, input, f, s->nparams, "the SQL");
+    if (np < 0) return np;
     char msg[160];
-    if (np > s->nparams) {
-        snprintf(msg, sizeof msg, "lookup bound %d parameters but the SQL has %d placeholders", np, s->nparams);
-        aw_results_fail(s->res, l, f, AW_EQUERY, msg);
-        return AW_EQUERY;
-    }
     for (int i = 0; i < s->nparams; i++) {
         aw_value v = { .type = AW_VNULL };
         if (i < np) aw_params_get(s->params, i, &v);
@@ -453,13 +443,18 @@ int aw_postgres_open(aw_adapter **out, const aw_postgres_config *cfg, const aw_l
     rc = a->cfg.strategy == AW_POSTGRES_POOL ? pg__pool_start(a, err, errlen)
                                              : pg__async_start(a, err, errlen);
     if (rc) {
-        aw__adapter_free_columns(&a->base);
-        pg__cfg_free(&a->cfg);
-        free(a);
+        pg__adapter_free(a);
         return rc;
     }
     *out = &a->base;
     return 0;
+}
+
+void pg__adapter_free(pg_adapter *a)
+{
+    aw__adapter_free_columns(&a->base);
+    pg__cfg_free(&a->cfg);
+    free(a);
 }
 
 int aw_postgres_stats_get(aw_adapter *ad, aw_postgres_stats *out)
@@ -491,19 +486,10 @@ static bool libpq_knows(const char *k)
 int aw__postgres_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, char *err, size_t errlen)
 {
     aw_postgres_config cfg = { 0 };
-    if (!u->has_authority)
-        return aw__errf(err, errlen, AW_ECONFIG, "postgres URIs look like "
-                        "postgres://user[:pass]@host[:port]/database?...");
-    cfg.host = u->host;
-    cfg.port = (unsigned)u->port;
-    cfg.user = u->user;
-    cfg.password = u->pass;
-    if (u->path && u->path[0] == '/' && u->path[1]) {
-        if (strchr(u->path + 1, '/'))
-            return aw__errf(err, errlen, AW_ECONFIG, "postgres URI path '%s': expected /database",
-                            u->path);
-        cfg.database = u->path + 1;
-    }
+    aw_uri_server srv = { .host = &cfg.host, .port = &cfg.port, .user = &cfg.user,
+                          .password = &cfg.password, .database = &cfg.database };
+    int rc = aw__uri_server(u, "postgres", "postgres://user[:pass]@host[:port]/database?...", &srv, err, errlen);
+    if (rc) return rc;
     const char *strategy = aw__uri_param(u, "strategy");
     if (strategy && strcmp(strategy, "async") && strcmp(strategy, "pool"))
         return aw__errf(err, errlen, AW_ECONFIG, "strategy=%s: must be pool or async", strategy);
@@ -520,15 +506,11 @@ int aw__postgres_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, 
     if (cfg.strategy == AW_POSTGRES_POOL && (cn || pl || io))
         return aw__errf(err, errlen, AW_ECONFIG, "%s= is for strategy=async; strategy=pool takes threads=",
                         cn ? "connections" : pl ? "pipeline" : "io");
-    size_t rt = 0;
-    int rc;
-    if ((rc = aw__uri_size(u, "threads", 1, 1024, &cfg.threads, err, errlen)) ||
-        (rc = aw__uri_size(u, "connections", 1, 1024, &cfg.connections, err, errlen)) ||
-        (rc = aw__uri_size(u, "pipeline", 1, 65536, &cfg.pipeline, err, errlen)) ||
-        (rc = aw__uri_size(u, "queue", 1, 1 << 24, &cfg.queue_capacity, err, errlen)) ||
-        (rc = aw__uri_size(u, "read_timeout_ms", 1, 3600000, &rt, err, errlen)))
-        return rc;
-    cfg.read_timeout_ms = (int)rt;
+    aw_uri_opts o = { .threads = &cfg.threads, .connections = &cfg.connections,
+                      .pipeline = &cfg.pipeline, .queue = &cfg.queue_capacity,
+                      .read_timeout_ms = &cfg.read_timeout_ms };
+    rc = aw__uri_opts(u, &o, err, errlen);
+    if (rc) return rc;
     const char *iov = aw__uri_param(u, "io");
     if (iov && strcmp(iov, "owner") && strcmp(iov, "thread"))
         return aw__errf(err, errlen, AW_ECONFIG, "io=%s: must be owner or thread", iov);

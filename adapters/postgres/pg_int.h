@@ -91,6 +91,9 @@ void pg__errmsg(PGconn *conn, const PGresult *r, char *buf, size_t n);
 /* Silences libpq's notice printing on conn (NULL is fine). */
 void pg__quiet(PGconn *conn);
 
+/* What aw_postgres_open made (columns, cfg, a): for the strategies' close. */
+void pg__adapter_free(pg_adapter *a);
+
 /* Connect (blocking, libpq's connect_timeout); NULL only on ENOMEM. */
 PGconn *pg__connect_blocking(const pg_cfg *c);
 

@@ -128,8 +128,7 @@ static int cfg_init(rd_cfg *c, const aw_redis_config *cfg, const aw_lookup *l, c
     c->connect_timeout_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 5000;
     c->read_timeout_ms = cfg->read_timeout_ms ? cfg->read_timeout_ms : 30000;
     c->lookup = *l;
-    if (c->sock) snprintf(c->where, sizeof c->where, "unix socket %s", c->sock);
-    else snprintf(c->where, sizeof c->where, "%s:%u", c->host, c->port);
+    aw__server_where(c->where, sizeof c->where, c->sock, c->host, c->port);
     int rc = parse_template(c, l->sql, err, errlen);
     if (rc) cfg_free(c);
     return rc;
@@ -302,20 +301,8 @@ int rd__exec_build(rd_exec *e, void *input, aw_future *f)
 {
     const rd_cfg *c = e->cfg;
     const aw_lookup *l = &c->lookup;
-    aw_params_clear(e->params);
-    int rc = l->bind(l->ctx, input, e->params);
-    if (rc < 0) {
-        aw_results_fail(e->res, l, f, rc, "lookup bind callback failed");
-        return 0;
-    }
-    int np = aw_params_count(e->params);
-    if (np > c->nparams) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "lookup bound %d parameters but the command has %d placeholders (?)",
-                 np, c->nparams);
-        aw_results_fail(e->res, l, f, AW_EQUERY, msg);
-        return 0;
-    }
+    int np = aw__lookup_bind(l, e->params, e->res, input, f, c->nparams, "the command");
+    if (np < 0) return 0;                                /* f failed already */
     /* Arguments with a ? are built into buf at offsets (buf may move),
      * pointed at once all are in. */
     size_t used = 0;
@@ -531,12 +518,9 @@ int aw_redis_stats_get(aw_adapter *ad, aw_redis_stats *out)
 int aw__redis_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, char *err, size_t errlen)
 {
     aw_redis_config cfg = { 0 };
-    if (!u->has_authority)
-        return aw__errf(err, errlen, AW_ECONFIG, "redis URIs look like "
-                        "redis://[user[:pass]@]host[:port][/db]?...");
-    cfg.host = u->host;
-    cfg.port = (unsigned)u->port;
-    cfg.user = u->user;
+    aw_uri_server srv = { .host = &cfg.host, .port = &cfg.port, .user = &cfg.user };
+    int rc = aw__uri_server(u, "redis", "redis://[user[:pass]@]host[:port][/db]?...", &srv, err, errlen);
+    if (rc) return rc;
     cfg.password = u->pass && *u->pass ? u->pass : NULL;
     if (u->path && u->path[0] == '/' && u->path[1]) {
         char *end;
@@ -567,19 +551,12 @@ int aw__redis_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, cha
         return aw__errf(err, errlen, AW_ECONFIG, "io=%s: must be owner (the operator's owner "
                         "thread runs the connections) or thread (an I/O thread of the adapter's)", io);
     cfg.io = !io ? AW_REDIS_IO_DEFAULT : !strcmp(io, "owner") ? AW_REDIS_IO_OWNER : AW_REDIS_IO_THREAD;
-    size_t ct = 0, rt = 0;
-    int rc;
-    if ((rc = aw__uri_size(u, "threads", 1, 1024, &cfg.threads, err, errlen)) ||
-        (rc = aw__uri_size(u, "connections", 1, 1024, &cfg.connections, err, errlen)) ||
-        (rc = aw__uri_size(u, "pipeline", 1, 65536, &cfg.pipeline, err, errlen)) ||
-        (rc = aw__uri_size(u, "queue", 1, 1 << 24, &cfg.queue_capacity, err, errlen)) ||
-        (rc = aw__uri_size(u, "connect_timeout_ms", 1, 3600000, &ct, err, errlen)) ||
-        (rc = aw__uri_size(u, "read_timeout_ms", 1, 3600000, &rt, err, errlen)))
-        return rc;
-    cfg.connect_timeout_ms = (int)ct;
-    cfg.read_timeout_ms = (int)rt;
-    cfg.unix_socket = aw__uri_param(u, "unix_socket");
-    cfg.password_env = aw__uri_param(u, "password_env");
-    if ((rc = aw__uri_check_unused(u, REDIS_KNOWN, err, errlen))) return rc;
+    aw_uri_opts o = { .threads = &cfg.threads, .connections = &cfg.connections,
+                      .pipeline = &cfg.pipeline, .queue = &cfg.queue_capacity,
+                      .connect_timeout_ms = &cfg.connect_timeout_ms,
+                      .read_timeout_ms = &cfg.read_timeout_ms, .unix_socket = &cfg.unix_socket,
+                      .password_env = &cfg.password_env };
+    rc = aw__uri_opts(u, &o, err, errlen);
+    if (rc || (rc = aw__uri_check_unused(u, REDIS_KNOWN, err, errlen))) return rc;
     return aw_redis_open(out, &cfg, lookup, err, errlen);
 }

@@ -135,8 +135,7 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
 
 static int bind_params(sq_conn *k)
 {
-    int n = aw_params_count(k->params), rc = SQLITE_OK;
-    if (n > sqlite3_bind_parameter_count(k->stmt)) return SQLITE_RANGE;
+    int n = aw_params_count(k->params), rc = SQLITE_OK;     /* checked: n <= the ?s */
     for (int i = 0; i < n && rc == SQLITE_OK; i++) {
         aw_value v;
         aw_params_get(k->params, i, &v);
@@ -176,18 +175,14 @@ static int sq_call(void *ctx, void *conn, void *input, aw_future *f)
     sq_adapter *a = ctx;
     sq_conn *k = conn;
     const aw_lookup *l = &a->lookup;
-    aw_params_clear(k->params);
-    int rc = l->bind(l->ctx, input, k->params);
-    if (rc < 0) return aw_results_fail(k->res, l, f, rc, "lookup bind callback failed"), 0;
+    int rc = aw__lookup_bind(l, k->params, k->res, input, f, sqlite3_bind_parameter_count(k->stmt),
+                             "the SQL");
+    if (rc < 0) return 0;                                /* f failed already */
     sqlite3_reset(k->stmt);
     sqlite3_clear_bindings(k->stmt);
     if ((rc = bind_params(k)) != SQLITE_OK) {
         char msg[256];
-        if (rc == SQLITE_RANGE)
-            snprintf(msg, sizeof msg, "lookup bound %d parameters but the SQL has %d placeholders",
-                     aw_params_count(k->params), sqlite3_bind_parameter_count(k->stmt));
-        else
-            snprintf(msg, sizeof msg, "cannot bind parameters: %s", sqlite3_errmsg(k->db));
+        snprintf(msg, sizeof msg, "cannot bind parameters: %s", sqlite3_errmsg(k->db));
         aw_results_fail(k->res, l, f, AW_EQUERY, msg);
         return 0;
     }
@@ -297,11 +292,9 @@ int aw__sqlite_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup,
         return aw__errf(err, errlen, AW_ECONFIG, "sqlite URI has no file path");
     cfg.path = u->path;
     size_t timeout = 0;
-    int rc;
-    if ((rc = aw__uri_size(u, "threads", 1, 1024, &cfg.threads, err, errlen)) ||
-        (rc = aw__uri_size(u, "queue", 1, 1 << 24, &cfg.queue_capacity, err, errlen)) ||
-        (rc = aw__uri_size(u, "busy_timeout_ms", 0, 3600000, &timeout, err, errlen)))
-        return rc;
+    aw_uri_opts o = { .threads = &cfg.threads, .queue = &cfg.queue_capacity };
+    int rc = aw__uri_opts(u, &o, err, errlen);
+    if (rc || (rc = aw__uri_size(u, "busy_timeout_ms", 0, 3600000, &timeout, err, errlen))) return rc;
     cfg.busy_timeout_ms = aw__uri_param(u, "busy_timeout_ms") ? (timeout ? (int)timeout : -1) : 0;
     const char *mode = aw__uri_param(u, "mode");
     if (mode && strcmp(mode, "ro") && strcmp(mode, "rw"))
