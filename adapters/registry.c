@@ -1,5 +1,7 @@
-/* The one table from URI scheme to adapter. A new store adds a line here
- * and a folder beside this file; the core never learns of it. */
+/* The one table from URI scheme to adapter, and the calls every adapter
+ * answers alike (aw_adapter_open, _function, _scheme, _columns, _close).
+ * A new store adds a line here and a folder beside this file; the core
+ * never learns of it. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,8 @@
 /* The URI grammar all adapters share, parsed once, so every adapter
- * reports unknown or malformed parameters the same way. */
+ * reports unknown or malformed parameters the same way: the parse, the
+ * pieces a server URI holds (aw__uri_server), the parameters several
+ * adapters take with one name and range each (aw__uri_opts), and
+ * aw_uri_redact for every message that repeats a URI. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -249,7 +252,8 @@ int aw__uri_opts(aw_uri *u, const aw_uri_opts *o, char *err, size_t errlen)
     if (o->connect_timeout_ms &&
         (rc = uri_int(u, "connect_timeout_ms", 3600000, o->connect_timeout_ms, err, errlen)))
         return rc;
-    if (o->read_timeout_ms && (rc = uri_int(u, "read_timeout_ms", 3600000, o->read_timeout_ms, err, errlen)))
+    if (o->read_timeout_ms &&
+        (rc = uri_int(u, "read_timeout_ms", 3600000, o->read_timeout_ms, err, errlen)))
         return rc;
     if (o->unix_socket) *o->unix_socket = aw__uri_param(u, "unix_socket");
     if (o->password_env) *o->password_env = aw__uri_param(u, "password_env");

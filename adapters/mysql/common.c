@@ -409,7 +409,8 @@ int aw__mysql_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, cha
     aw_mysql_config cfg = { 0 };
     aw_uri_server srv = { .host = &cfg.host, .port = &cfg.port, .user = &cfg.user,
                           .password = &cfg.password, .database = &cfg.database };
-    int rc = aw__uri_server(u, "mysql", "mysql://user[:pass]@host[:port]/database?...", &srv, err, errlen);
+    int rc = aw__uri_server(u, "mysql", "mysql://user[:pass]@host[:port]/database?...",
+                            &srv, err, errlen);
     if (rc) return rc;
     const char *strategy = aw__uri_param(u, "strategy");
     if (strategy && strcmp(strategy, "async") && strcmp(strategy, "pool"))

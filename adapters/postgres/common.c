@@ -488,7 +488,8 @@ int aw__postgres_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, 
     aw_postgres_config cfg = { 0 };
     aw_uri_server srv = { .host = &cfg.host, .port = &cfg.port, .user = &cfg.user,
                           .password = &cfg.password, .database = &cfg.database };
-    int rc = aw__uri_server(u, "postgres", "postgres://user[:pass]@host[:port]/database?...", &srv, err, errlen);
+    int rc = aw__uri_server(u, "postgres", "postgres://user[:pass]@host[:port]/database?...",
+                            &srv, err, errlen);
     if (rc) return rc;
     const char *strategy = aw__uri_param(u, "strategy");
     if (strategy && strcmp(strategy, "async") && strcmp(strategy, "pool"))

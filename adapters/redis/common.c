@@ -519,7 +519,8 @@ int aw__redis_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, cha
 {
     aw_redis_config cfg = { 0 };
     aw_uri_server srv = { .host = &cfg.host, .port = &cfg.port, .user = &cfg.user };
-    int rc = aw__uri_server(u, "redis", "redis://[user[:pass]@]host[:port][/db]?...", &srv, err, errlen);
+    int rc = aw__uri_server(u, "redis", "redis://[user[:pass]@]host[:port][/db]?...",
+                            &srv, err, errlen);
     if (rc) return rc;
     cfg.password = u->pass && *u->pass ? u->pass : NULL;
     if (u->path && u->path[0] == '/' && u->path[1]) {
