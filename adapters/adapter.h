@@ -4,11 +4,23 @@
  * adapters/registry.c):
  *
  *   sqlite:///abs/path.db?threads=4      SQLite through the thread pool
- *   sqlite:relative.db?threads=4         (adapters/sqlite/sqlite.h)
+ *   sqlite:relative.db?threads=4         (adapters/sqlite/sqlite.h; always)
+ *   mysql://app@host:3306/db?strategy=async&connections=16
+ *                                        MySQL / MariaDB, strategy=pool
+ *                                        (threads=N) or async (non-blocking
+ *                                        connections=N, io=owner|thread)
+ *                                        (adapters/mysql/mysql.h; built with
+ *                                        libmariadb-dev)
  *   postgres://app@host:5432/db?strategy=async&connections=2&pipeline=256
- *                                        PostgreSQL, pool or native pipelined
+ *                                        PostgreSQL, pool or async pipelined
  *                                        (adapters/postgres/postgres.h; also
- *                                        postgresql://), when built with libpq
+ *                                        postgresql://; built with libpq-dev)
+ *   redis://user@host:6379/0?strategy=async&pipeline=256
+ *                                        Redis, pool or async pipelined
+ *                                        (adapters/redis/redis.h; built
+ *                                        with libhiredis-dev)
+ * A scheme whose adapter this build lacks is refused with AW_ECONFIG and
+ * the package to install.
  *
  * Every scheme also takes the lookup cache's parameters (adapters/cache.c,
  * docs/adapters.md):
@@ -24,9 +36,11 @@
  * still gets its own results from row, and keeps its own timeout. A failed
  * lookup is not cached: the records waiting for it fail with its error (the
  * operator's retry policy applies to each).
- *   redis://user@host:6379/0?...         Redis, pool or pipelined native
- *                                        (adapters/redis/redis.h; built
- *                                        with libhiredis-dev)
+ *
+ * Error codes (docs/adapters.md, "Which code"): AW_ECONFIG for what only
+ * the user can fix -- the URI, a missing SQLite file, a wrong password, an
+ * unknown database; AW_ECONN for what may heal by itself and is worth a
+ * retry -- a server refusing, unreachable or lost.
  *
  * Life cycle: aw_adapter_open -> aw_op_new(..., aw_adapter_function(a), ...)
  * -> ... -> aw_op_free(op) -> aw_adapter_close(a). Free the operator first:
@@ -50,7 +64,9 @@ typedef struct aw_adapter aw_adapter;
  * every configuration mistake here, in words, in err (errlen bytes; may be
  * NULL): unknown scheme or parameter, missing file, SQL that does not
  * prepare, ... Returns 0 with *out set, or AW_EINVAL (a NULL argument),
- * AW_ECONFIG (the URI or lookup is wrong), AW_ECONN (cannot connect),
+ * AW_ECONFIG (the URI, the lookup or the login is wrong, the SQLite file
+ * or the database is not there: only the user can fix it), AW_ECONN (no
+ * server answers at the address, for now: may heal, worth a retry),
  * AW_EQUERY (the SQL does not prepare), AW_ENOMEM. */
 int aw_adapter_open(aw_adapter **out, const char *uri, const aw_lookup *lookup,
                     char *err, size_t errlen);

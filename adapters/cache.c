@@ -1,117 +1,21 @@
 /* The lookup cache with single-flight, for every adapter aw_adapter_open
- * makes (adapter.h: cache=, cache_ttl_ms=, cache_missing=).
- *
- * The adapter underneath never sees a record. It runs our lookup on a
- * "flight": bind copies the key's parameters, row copies each row's values
- * into the flight, and it settles a detached future (lib/detached.h) whose
- * done callback serves every record that waits for that key -- running the
- * user's row on the stored values with each record's own input -- and then
- * keeps the rows as the key's cache entry. A hit replays an entry the same
- * way inside invoke, on the owner thread.
- *
- * One mutex guards the table, the LRU list, the flights and their waiter
- * lists; no user callback runs under it. An entry being replayed is pinned
- * (refs); one evicted meanwhile is freed by the last reader. A record whose
- * timeout fires while it waits is taken off its flight's list and fails; if
- * its flight is serving it right now, the timeout waits for that round (its
- * input is in use). Without cache= (0) the adapter's function is not
- * wrapped: bind and row only count queries and mark the thread. */
+ * makes (adapter.h: cache=, cache_ttl_ms=, cache_missing=): its table of
+ * keys with the LRU list of entries, the aw_function that wraps the
+ * adapter's (a hit replayed inside invoke, a miss joining or starting a
+ * flight), serving a flight's waiters when it lands, close and free.
+ * cache_life.c reads the URI and makes the lookup the adapter runs;
+ * cache_int.h says how the pieces fit. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "adapter_int.h"
-#include "detached.h"
+#include "cache_int.h"
 
-enum { FLIGHT, READY };
+_Thread_local const struct aw__cache *aw__cache_tl;   /* inside a user callback for it */
 
-typedef struct waiter { struct waiter *next; aw_future *f; void *input; } waiter;
-
-typedef struct node {
-    struct node *hnext;          /* hash chain */
-    struct node *prev, *next;    /* READY: LRU list (head = newest); FLIGHT: flights */
-    struct aw__cache *c;
-    uint64_t hash;
-    int state, refs;
-    bool dead;                   /* out of the table; the last reader frees it */
-    int64_t expires;
-    int ncols;
-    size_t nrows, nvals, vcap, alen, acap;
-    aw_value *vals;              /* nrows x ncols; text: .i is an offset in arena */
-    char *arena;
-    waiter *waiters;             /* FLIGHT: records waiting for its answer */
-    aw_future *fut;
-    size_t klen;
-    unsigned char key[];
-} node;
-
-struct aw__cache {
-    aw_lookup user, wrapped;
-    aw_adapter *a;
-    const aw_function *inner;
-    aw_function fn;
-    size_t max;                  /* 0: counting only */
-    int64_t ttl_ms;
-    bool missing;
-    int64_t (*now_ms)(void *ctx);
-    void *clock_ctx;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;           /* a flight finished a serving round */
-    node **tab;
-    size_t mask;
-    node *lru_head, *lru_tail, *flights;
-    struct batch *batches;       /* serving rounds under way (flight_done) */
-    size_t entries;
-    /* owner thread only (invoke) */
-    aw_params *params;
-    aw_row *row;
-    unsigned char *kbuf;
-    size_t kcap;
-    _Atomic uint64_t queries, hits, misses, coalesced, evictions, expired;
-};
-
-static _Thread_local const struct aw__cache *tl_cb;   /* inside a user callback for it */
-
-bool aw__cache_in_callback(const struct aw__cache *c) { return c && tl_cb == c; }
-
-static int64_t mono_ms(void *ctx)
-{
-    (void)ctx;
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/* ---------------------------------------------------- counting only */
-
-static int count_bind(void *ctx, void *input, aw_params *p)
-{
-    struct aw__cache *c = ctx;
-    atomic_fetch_add_explicit(&c->queries, 1, memory_order_relaxed);
-    const struct aw__cache *prev = tl_cb;
-    tl_cb = c;
-    int rc = c->user.bind(c->user.ctx, input, p);
-    tl_cb = prev;
-    return rc;
-}
-
-static int count_row(void *ctx, void *input, const aw_row *r, void **result)
-{
-    struct aw__cache *c = ctx;
-    const struct aw__cache *prev = tl_cb;
-    tl_cb = c;
-    int rc = c->user.row(c->user.ctx, input, r, result);
-    tl_cb = prev;
-    return rc;
-}
-
-static void count_free(void *ctx, void *result)
-{
-    struct aw__cache *c = ctx;
-    if (c->user.free_result) c->user.free_result(c->user.ctx, result);
-}
+bool aw__cache_in_callback(const struct aw__cache *c) { return c && aw__cache_tl == c; }
 
 /* ------------------------------------------------------------- keys */
 
@@ -207,77 +111,6 @@ static void drop_entry(struct aw__cache *c, node *n)
     if (n->refs) n->dead = true; else node_free(n);
 }
 
-/* -------------------------------------------------- flights: capture */
-
-static int flight_bind(void *ctx, void *input, aw_params *p)
-{
-    struct aw__cache *c = ctx;
-    node *n = input;
-    atomic_fetch_add_explicit(&c->queries, 1, memory_order_relaxed);
-    const unsigned char *b = n->key;
-    uint32_t cnt;
-    memcpy(&cnt, b, 4);
-    b += 4;
-    for (uint32_t i = 0; i < cnt; i++) {
-        int type = *b++, rc = 0;
-        if (type == AW_VINT64) { int64_t x; memcpy(&x, b, 8); b += 8; rc = aw_params_int64(p, (int)i, x); }
-        else if (type == AW_VDOUBLE) { double x; memcpy(&x, b, 8); b += 8; rc = aw_params_double(p, (int)i, x); }
-        else if (type == AW_VTEXT) {
-            uint64_t l;
-            memcpy(&l, b, 8);
-            rc = aw_params_text(p, (int)i, (const char *)b + 8, (size_t)l);
-            b += 8 + l;
-        } else {
-            rc = aw_params_null(p, (int)i);
-        }
-        if (rc) return rc;
-    }
-    return 0;
-}
-
-static int flight_row(void *ctx, void *input, const aw_row *r, void **result)
-{
-    (void)ctx;
-    node *n = input;
-    int nc = aw_row_columns(r);
-    *result = NULL;
-    if (n->nrows == 0) n->ncols = nc;
-    if (nc != n->ncols) return AW_EQUERY;
-    if (n->nvals + (size_t)nc > n->vcap) {
-        size_t cap = n->vcap ? n->vcap * 2 : (size_t)(nc > 4 ? nc : 4);
-        while (cap < n->nvals + (size_t)nc) cap *= 2;
-        aw_value *v = realloc(n->vals, cap * sizeof *v);
-        if (!v) return AW_ENOMEM;
-        n->vals = v;
-        n->vcap = cap;
-    }
-    for (int i = 0; i < nc; i++) {
-        aw_value v = { .type = aw_row_type(r, i) };
-        if (v.type == AW_VINT64) v.i = aw_row_int64(r, i);
-        else if (v.type == AW_VDOUBLE) v.d = aw_row_double(r, i);
-        else if (v.type == AW_VTEXT) {
-            size_t len;
-            const char *s = aw_row_text(r, i, &len);
-            if (n->alen + len + 1 > n->acap) {
-                size_t cap = n->acap ? n->acap * 2 : 64;
-                while (cap < n->alen + len + 1) cap *= 2;
-                char *a = realloc(n->arena, cap);
-                if (!a) return AW_ENOMEM;
-                n->arena = a;
-                n->acap = cap;
-            }
-            memcpy(n->arena + n->alen, s, len);
-            n->arena[n->alen + len] = 0;
-            v.i = (int64_t)n->alen;
-            v.len = len;
-            n->alen += len + 1;
-        }
-        n->vals[n->nvals++] = v;
-    }
-    n->nrows++;
-    return 0;
-}
-
 /* ------------------------------------------------- serving a record */
 
 /* Runs the user's row on each stored row for input and completes f. */
@@ -288,8 +121,8 @@ static void replay(struct aw__cache *c, const node *n, aw_row *row, void *input,
         aw_future_fail(f, AW_ENOMEM, "out of memory replaying a cached answer");
         return;
     }
-    const struct aw__cache *prev = tl_cb;
-    tl_cb = c;
+    const struct aw__cache *prev = aw__cache_tl;
+    aw__cache_tl = c;
     size_t k = 0;
     int rc = 0;
     for (; k < n->nrows; k++) {
@@ -306,7 +139,7 @@ static void replay(struct aw__cache *c, const node *n, aw_row *row, void *input,
             for (size_t i = 0; i < k; i++) c->user.free_result(c->user.ctx, res[i]);
         if (rc < 0) aw_future_fail(f, rc, "lookup row callback failed");
     }
-    tl_cb = prev;
+    aw__cache_tl = prev;
     if (res != stack) free(res);
 }
 
@@ -321,9 +154,6 @@ static aw_row *row_for(struct aw__cache *c, int ncols)
     return r;
 }
 
-/* A serving round: the waiters a flight_done is answering right now,
- * visible to cache_timeout (their inputs are in use). */
-typedef struct batch { struct batch *next; waiter *w; } batch;
 
 /* The flight's lookup settled, on whatever thread settled it. First the
  * answer becomes the key's entry (or, failed or not to be kept, leaves the
@@ -394,10 +224,10 @@ static void cache_invoke(void *ctx, void *input, aw_future *f)
 {
     struct aw__cache *c = ctx;
     aw_params_clear(c->params);
-    const struct aw__cache *prev = tl_cb;
-    tl_cb = c;
+    const struct aw__cache *prev = aw__cache_tl;
+    aw__cache_tl = c;
     int rc = c->user.bind(c->user.ctx, input, c->params);
-    tl_cb = prev;
+    aw__cache_tl = prev;
     if (rc < 0) {
         aw_future_fail(f, rc, "lookup bind callback failed");
         return;
@@ -517,60 +347,6 @@ static void cache_close(void *ctx)
 
 /* ------------------------------------------------------- life cycle */
 
-static int flag(aw_uri *u, const char *key, bool def, bool *out, char *err, size_t errlen)
-{
-    const char *v = aw__uri_param(u, key);
-    *out = def;
-    if (!v) return 0;
-    if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes")) *out = true;
-    else if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no")) *out = false;
-    else return aw__adapter_err(err, errlen, AW_ECONFIG, "%s=%s: must be 0 or 1", key, v);
-    return 0;
-}
-
-int aw__cache_new(struct aw__cache **out, aw_uri *u, const aw_lookup *user, aw_lookup *wrapped,
-                  char *err, size_t errlen)
-{
-    *out = NULL;
-    size_t max = 0, ttl = 0;
-    bool missing = true;
-    int rc;
-    if ((rc = aw__uri_size(u, "cache", 0, (size_t)1 << 32, &max, err, errlen)) ||
-        (rc = aw__uri_size(u, "cache_ttl_ms", 0, (size_t)1 << 40, &ttl, err, errlen)) ||
-        (rc = flag(u, "cache_missing", true, &missing, err, errlen)))
-        return rc;
-    if (!max && (aw__uri_param(u, "cache_ttl_ms") || aw__uri_param(u, "cache_missing")))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "cache_ttl_ms and cache_missing need "
-                               "cache=N (N > 0: how many keys to keep)");
-    struct aw__cache *c = calloc(1, sizeof *c);
-    if (!c) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
-    c->user = *user;
-    c->max = max;
-    c->ttl_ms = (int64_t)ttl;
-    c->missing = missing;
-    c->now_ms = mono_ms;
-    pthread_mutex_init(&c->mu, NULL);
-    pthread_cond_init(&c->cv, NULL);
-    c->wrapped = (aw_lookup){ .ctx = c, .sql = user->sql, .bind = count_bind, .row = count_row,
-                              .free_result = user->free_result ? count_free : NULL };
-    if (max) {
-        size_t nb = 64;
-        while (nb < max + max / 2 && nb < ((size_t)1 << 22)) nb *= 2;
-        c->tab = calloc(nb, sizeof *c->tab);
-        c->mask = nb - 1;
-        c->params = aw_params_new();
-        c->wrapped = (aw_lookup){ .ctx = c, .sql = user->sql, .bind = flight_bind,
-                                  .row = flight_row };
-        if (!c->tab || !c->params) {
-            aw__cache_free(c);
-            return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory for cache=%zu", max);
-        }
-    }
-    *wrapped = c->wrapped;
-    *out = c;
-    return 0;
-}
-
 void aw__cache_attach(struct aw__cache *c, aw_adapter *a)
 {
     c->a = a;
@@ -603,27 +379,4 @@ void aw__cache_free(struct aw__cache *c)
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
     free(c);
-}
-
-int aw_adapter_stats_get(const aw_adapter *a, aw_adapter_stats *out)
-{
-    if (!a || !out || !a->cache) return AW_EINVAL;
-    struct aw__cache *c = a->cache;
-    pthread_mutex_lock(&c->mu);
-    out->cache_entries = c->entries;
-    pthread_mutex_unlock(&c->mu);
-    out->queries = atomic_load(&c->queries);
-    out->cache_hits = atomic_load(&c->hits);
-    out->cache_misses = atomic_load(&c->misses);
-    out->coalesced = atomic_load(&c->coalesced);
-    out->evictions = atomic_load(&c->evictions);
-    out->expired = atomic_load(&c->expired);
-    return 0;
-}
-
-void aw__cache_set_clock(aw_adapter *a, int64_t (*now_ms)(void *ctx), void *ctx)
-{
-    if (!a || !a->cache) return;
-    a->cache->now_ms = now_ms ? now_ms : mono_ms;
-    a->cache->clock_ctx = ctx;
 }

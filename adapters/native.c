@@ -74,16 +74,25 @@ int aw__nat_watch(aw__nat_conn *c, int fd, unsigned events)
         aw_watch_free(c->w);
         c->w = NULL;
     }
+    int rc = 0;
     if (fd != c->fd || !c->w) {
         aw_watch_free(c->w);
         c->w = NULL;
         c->fd = fd;
         if (fd < 0) return 0;
-        int rc = aw_watch_new(c->n->l, &c->w, fd, on_io, c);
-        if (rc) return rc;
-        if (fstat(fd, &st) == 0) { c->ino = st.st_ino; c->dev = st.st_dev; }
+        rc = aw_watch_new(c->n->l, &c->w, fd, on_io, c);
+        if (rc == 0 && fstat(fd, &st) == 0) { c->ino = st.st_ino; c->dev = st.st_dev; }
     }
-    return aw_watch_set(c->w, events);
+    if (rc == 0) rc = aw_watch_set(c->w, events);
+    if (rc) {
+        /* epoll or dup refused (AW_EIO, AW_ENOMEM); a socket the client
+         * library closed under us (AW_EINVAL) is a lost connection. */
+        char m[160];
+        snprintf(m, sizeof m, "%s: cannot watch the connection's socket: %s", c->n->cfg.prefix,
+                 aw_strerror(rc));
+        aw__nat_down(c, rc == AW_EINVAL ? AW_ECONN : rc, m);
+    }
+    return rc;
 }
 
 void aw__nat_deadline(aw__nat_conn *c, int ms)
@@ -414,7 +423,7 @@ int aw__nat_open(aw__nat **out, const aw__nat_cfg *cfg, char *err, size_t errlen
 {
     *out = NULL;
     aw__nat *n = calloc(1, sizeof *n);
-    if (!n) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    if (!n) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     n->cfg = *cfg;
     n->efd = -1;
     pthread_mutex_init(&n->mu, NULL);
@@ -435,8 +444,8 @@ int aw__nat_open(aw__nat **out, const aw__nat_cfg *cfg, char *err, size_t errlen
     }
     if (rc) {
         destroy(n);
-        return aw__adapter_err(err, errlen, rc, "%s: cannot set up the event loop: %s", cfg->prefix,
-                               aw_strerror(rc));
+        return aw__errf(err, errlen, rc, "%s: cannot set up the event loop: %s", cfg->prefix,
+                        aw_strerror(rc));
     }
     /* Every connection connects (and whatever the protocol does next), or
      * the first failure ends the open; each step has its deadline. */
@@ -460,7 +469,7 @@ int aw__nat_open(aw__nat **out, const aw__nat_cfg *cfg, char *err, size_t errlen
         }
     }
     if (n->open_rc) {
-        rc = aw__adapter_err(err, errlen, n->open_rc, "%s", n->open_err);
+        rc = aw__errf(err, errlen, n->open_rc, "%s", n->open_err);
         atomic_store(&n->closed, true);
         aw__nat_shutdown(n);
         destroy(n);

@@ -104,7 +104,10 @@ aw__nat_req *aw__nat_head(aw__nat_conn *c); /* oldest in flight, or NULL */
 
 /* Watch fd (c's socket; a new fd replaces the old) for events (AW_READ |
  * AW_WRITE; 0 = none). A system call only when something changes.
- * Returns 0 or an AW_E* code. */
+ * Returns 0, or an AW_E* code when the loop cannot watch it: c is then
+ * down already (aw__nat_down with that code -- AW_EIO, AW_ENOMEM, or
+ * AW_ECONN for a socket that is gone -- and the words), so the caller
+ * returns without touching c's state. */
 int aw__nat_watch(aw__nat_conn *c, int fd, unsigned events);
 
 /* While connecting: the connection must be up within ms from now (the

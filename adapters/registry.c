@@ -1,5 +1,7 @@
-/* The one table from URI scheme to adapter. A new store adds a line here
- * and a folder beside this file; the core never learns of it. */
+/* The one table from URI scheme to adapter, and the calls every adapter
+ * answers alike (aw_adapter_open, _function, _scheme, _columns, _close).
+ * A new store adds a line here and a folder beside this file; the core
+ * never learns of it. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,13 +44,13 @@ int aw_adapter_open(aw_adapter **out, const char *uri, const aw_lookup *lookup,
                     char *err, size_t errlen)
 {
     if (err && errlen) err[0] = 0;
-    if (!out) return aw__adapter_err(err, errlen, AW_EINVAL, "aw_adapter_open: out is NULL");
+    if (!out) return aw__errf(err, errlen, AW_EINVAL, "aw_adapter_open: out is NULL");
     *out = NULL;
-    if (!uri) return aw__adapter_err(err, errlen, AW_EINVAL, "aw_adapter_open: uri is NULL");
-    if (!lookup) return aw__adapter_err(err, errlen, AW_EINVAL, "aw_adapter_open: lookup is NULL");
+    if (!uri) return aw__errf(err, errlen, AW_EINVAL, "aw_adapter_open: uri is NULL");
+    if (!lookup) return aw__errf(err, errlen, AW_EINVAL, "aw_adapter_open: lookup is NULL");
     if (!lookup->sql || !lookup->bind || !lookup->row)
-        return aw__adapter_err(err, errlen, AW_ECONFIG,
-                               "aw_adapter_open: lookup->sql, ->bind and ->row are required");
+        return aw__errf(err, errlen, AW_ECONFIG,
+                        "aw_adapter_open: lookup->sql, ->bind and ->row are required");
     aw_uri u;
     int rc = aw__uri_parse(&u, uri, err, errlen);
     if (rc) return rc;
@@ -66,24 +68,24 @@ int aw_adapter_open(aw_adapter **out, const char *uri, const aw_lookup *lookup,
         rc = schemes[i].open(out, &u, &wrapped, err, errlen);
 #ifndef AW_HAVE_MYSQL
     else if (!strcmp(u.scheme, "mysql"))
-        aw__adapter_err(err, errlen, AW_ECONFIG, "mysql:// needs the MySQL adapter, which this "
-                        "build lacks: install libmariadb-dev and rebuild");
+        aw__errf(err, errlen, AW_ECONFIG, "mysql:// needs the MySQL adapter, which this "
+                 "build lacks: install libmariadb-dev and rebuild");
 #endif
 #ifndef AW_HAVE_POSTGRES
     else if (!strcmp(u.scheme, "postgres") || !strcmp(u.scheme, "postgresql"))
-        aw__adapter_err(err, errlen, AW_ECONFIG, "%s:// needs the PostgreSQL adapter, which this "
-                        "build lacks: install libpq-dev and rebuild", u.scheme);
+        aw__errf(err, errlen, AW_ECONFIG, "%s:// needs the PostgreSQL adapter, which this "
+                 "build lacks: install libpq-dev and rebuild", u.scheme);
 #endif
 #ifndef AW_HAVE_REDIS
     else if (!strcmp(u.scheme, "redis"))
-        aw__adapter_err(err, errlen, AW_ECONFIG, "redis:// needs the Redis adapter, which this "
-                        "build lacks: install libhiredis-dev and rebuild");
+        aw__errf(err, errlen, AW_ECONFIG, "redis:// needs the Redis adapter, which this "
+                 "build lacks: install libhiredis-dev and rebuild");
 #endif
     else
     {
         char shown[512];
-        aw__adapter_err(err, errlen, AW_ECONFIG, "unknown scheme '%s' in '%s' (known: %s)",
-                        u.scheme, aw_uri_redact(uri, shown, sizeof shown), KNOWN_SCHEMES);
+        aw__errf(err, errlen, AW_ECONFIG, "unknown scheme '%s' in '%s' (known: %s)",
+                 u.scheme, aw_uri_redact(uri, shown, sizeof shown), KNOWN_SCHEMES);
     }
     aw__uri_free(&u);
     if (rc == 0) aw__cache_attach(cache, *out);

@@ -1,24 +1,15 @@
 /* The URI grammar all adapters share, parsed once, so every adapter
- * reports unknown or malformed parameters the same way. */
+ * reports unknown or malformed parameters the same way: the parse, the
+ * pieces a server URI holds (aw__uri_server), the parameters several
+ * adapters take with one name and range each (aw__uri_opts), and
+ * aw_uri_redact for every message that repeats a URI. */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "adapter_int.h"
-
-int aw__adapter_err(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static int hexval(int c)
 {
@@ -110,10 +101,10 @@ int aw__uri_parse(aw_uri *u, const char *uri, char *err, size_t errlen)
     for (size_t i = 0; i < slen; i++)
         if (!isalnum((unsigned char)uri[i]) && !strchr("+-.", uri[i])) slen = 0;
     if (slen == 0)
-        return aw__adapter_err(err, errlen, AW_ECONFIG,
-                               "'%s' has no scheme (expected e.g. sqlite:file.db or "
-                               "mysql://user@host/db)", shown);
-    if (!(u->buf = strdup(uri))) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+        return aw__errf(err, errlen, AW_ECONFIG,
+                        "'%s' has no scheme (expected e.g. sqlite:file.db or "
+                        "mysql://user@host/db)", shown);
+    if (!(u->buf = strdup(uri))) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     char *s = u->buf;
     s[slen] = 0;
     u->scheme = s;
@@ -146,7 +137,7 @@ int aw__uri_parse(aw_uri *u, const char *uri, char *err, size_t errlen)
             long port = strtol(pc + 1, &end, 10);
             if (*end || port <= 0 || port > 65535 || errno) {
                 aw__uri_free(u);
-                return aw__adapter_err(err, errlen, AW_ECONFIG, "bad port '%s' in '%s'", pc + 1, shown);
+                return aw__errf(err, errlen, AW_ECONFIG, "bad port '%s' in '%s'", pc + 1, shown);
             }
             u->port = (int)port;
         }
@@ -159,19 +150,19 @@ int aw__uri_parse(aw_uri *u, const char *uri, char *err, size_t errlen)
         if (amp) *amp = 0;
         char *eq = strchr(q, '=');
         if (!eq || eq == q) {
-            aw__adapter_err(err, errlen, AW_ECONFIG, "parameter '%s' in '%s' is not key=value", q, shown);
+            aw__errf(err, errlen, AW_ECONFIG, "parameter '%s' in '%s' is not key=value", q, shown);
             aw__uri_free(u);
             return AW_ECONFIG;
         }
         *eq = 0;
         if (u->nparams == AW_URI_MAX_PARAMS) {
             aw__uri_free(u);
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "too many parameters in '%s'", shown);
+            return aw__errf(err, errlen, AW_ECONFIG, "too many parameters in '%s'", shown);
         }
         for (int i = 0; i < u->nparams; i++)
             if (!strcmp(u->key[i], q)) {
-                aw__adapter_err(err, errlen, AW_ECONFIG, "parameter '%s' is given twice in '%s' "
-                                "(give it once)", q, shown);
+                aw__errf(err, errlen, AW_ECONFIG, "parameter '%s' is given twice in '%s' "
+                         "(give it once)", q, shown);
                 aw__uri_free(u);
                 return AW_ECONFIG;
             }
@@ -179,7 +170,7 @@ int aw__uri_parse(aw_uri *u, const char *uri, char *err, size_t errlen)
         u->val[u->nparams] = eq + 1;
         if (!decode(eq + 1)) {
             aw__uri_free(u);
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "bad %%-escape in parameter '%s'", q);
+            return aw__errf(err, errlen, AW_ECONFIG, "bad %%-escape in parameter '%s'", q);
         }
         u->nparams++;
         q = amp ? amp + 1 : NULL;
@@ -188,7 +179,7 @@ int aw__uri_parse(aw_uri *u, const char *uri, char *err, size_t errlen)
     for (size_t i = 0; i < 4; i++)
         if (parts[i] && !decode(parts[i])) {
             aw__uri_free(u);
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "bad %%-escape in '%s'", shown);
+            return aw__errf(err, errlen, AW_ECONFIG, "bad %%-escape in '%s'", shown);
         }
     return 0;
 }
@@ -216,9 +207,56 @@ int aw__uri_size(aw_uri *u, const char *key, size_t min, size_t max, size_t *out
     errno = 0;
     unsigned long long x = strtoull(v, &end, 10);
     if (!*v || *end || errno || v[0] == '-' || x < min || x > max)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "%s=%s: must be a whole number from %zu to %zu",
-                               key, v, min, max);
+        return aw__errf(err, errlen, AW_ECONFIG, "%s=%s: must be a whole number from %zu to %zu",
+                        key, v, min, max);
     *out = (size_t)x;
+    return 0;
+}
+
+int aw__uri_server(const aw_uri *u, const char *name, const char *shape, const aw_uri_server *o,
+                   char *err, size_t errlen)
+{
+    if (!u->has_authority) return aw__errf(err, errlen, AW_ECONFIG, "%s URIs look like %s", name, shape);
+    if (o->host) *o->host = u->host;
+    if (o->port) *o->port = (unsigned)u->port;
+    if (o->user) *o->user = u->user;
+    if (o->password) *o->password = u->pass;
+    if (!o->database) return 0;
+    *o->database = NULL;
+    if (u->path && u->path[0] == '/' && u->path[1]) {
+        if (strchr(u->path + 1, '/'))
+            return aw__errf(err, errlen, AW_ECONFIG, "%s URI path '%s': expected /database", name,
+                            u->path);
+        *o->database = u->path + 1;
+    }
+    return 0;
+}
+
+/* An int parameter through aw__uri_size. */
+static int uri_int(aw_uri *u, const char *key, int max, int *out, char *err, size_t errlen)
+{
+    size_t v = 0;
+    int rc = aw__uri_size(u, key, 1, (size_t)max, &v, err, errlen);
+    if (rc == 0 && v) *out = (int)v;
+    return rc;
+}
+
+int aw__uri_opts(aw_uri *u, const aw_uri_opts *o, char *err, size_t errlen)
+{
+    int rc = 0;
+    if (o->threads && (rc = aw__uri_size(u, "threads", 1, 1024, o->threads, err, errlen))) return rc;
+    if (o->connections && (rc = aw__uri_size(u, "connections", 1, 1024, o->connections, err, errlen)))
+        return rc;
+    if (o->pipeline && (rc = aw__uri_size(u, "pipeline", 1, 65536, o->pipeline, err, errlen))) return rc;
+    if (o->queue && (rc = aw__uri_size(u, "queue", 1, (size_t)1 << 24, o->queue, err, errlen))) return rc;
+    if (o->connect_timeout_ms &&
+        (rc = uri_int(u, "connect_timeout_ms", 3600000, o->connect_timeout_ms, err, errlen)))
+        return rc;
+    if (o->read_timeout_ms &&
+        (rc = uri_int(u, "read_timeout_ms", 3600000, o->read_timeout_ms, err, errlen)))
+        return rc;
+    if (o->unix_socket) *o->unix_socket = aw__uri_param(u, "unix_socket");
+    if (o->password_env) *o->password_env = aw__uri_param(u, "password_env");
     return 0;
 }
 
@@ -226,8 +264,8 @@ int aw__uri_check_unused(aw_uri *u, const char *known, char *err, size_t errlen)
 {
     for (int i = 0; i < u->nparams; i++)
         if (!u->used[i])
-            return aw__adapter_err(err, errlen, AW_ECONFIG,
-                                   "unknown parameter '%s' in %s URI (known: %s)",
-                                   u->key[i], u->scheme, known);
+            return aw__errf(err, errlen, AW_ECONFIG,
+                            "unknown parameter '%s' in %s URI (known: %s)",
+                            u->key[i], u->scheme, known);
     return 0;
 }

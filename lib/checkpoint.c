@@ -1,5 +1,6 @@
-/* Checkpoints: the byte format (docs/checkpoints.md), encoding through
- * aw_op_snapshot, validating decode, atomic file save and load.
+/* Checkpoints in memory: the byte format (docs/checkpoints.md), encoding
+ * through aw_op_snapshot, and the validating decode. Saving to and loading
+ * from a file (atomically) is checkpoint_file.c's.
  *
  * Layout, all integers little-endian:
  *   header   44 bytes: magic[8] version:u32 flags:u32 total:u64 count:u64
@@ -10,13 +11,13 @@
  *   trailer  crc:u32 of every byte before it                               */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "checkpoint.h"
+#include "error_int.h"
 
 #define HDR_LEN   44u
 #define ENTRY_HDR 13u                     /* kind + ts + len */
@@ -32,16 +33,6 @@
 #endif
 
 static const unsigned char magic[8] = { 0x89, 'A', 'W', 'C', 'K', 'P', 'T', '\n' };
-
-__attribute__((format(printf, 3, 4)))
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static void put32(unsigned char *p, uint32_t v)
 {
@@ -113,20 +104,19 @@ static int put_entry(void *ctx, void *input, int64_t ts, bool is_watermark)
             avail = w->cap - at - ENTRY_MIN;
             rc = w->codec->encode(w->codec->ctx, input, w->p + at + ENTRY_HDR, avail, &plen);
             if (rc == 0 && plen > avail) {
-                seterr(w->err, w->errlen, "record %llu: codec encode asked for %zu bytes, "
-                       "then for %zu", (unsigned long long)w->count, want, plen);
-                return AW_EINVAL;
+                return aw__errf(w->err, w->errlen, AW_EINVAL,
+                                "record %llu: codec encode asked for %zu bytes, "
+                                "then for %zu", (unsigned long long)w->count, want, plen);
             }
         }
         if (rc) {
-            seterr(w->err, w->errlen, "record %llu: codec encode returned %d (%s)",
-                   (unsigned long long)w->count, rc, aw_err_name(rc));
-            return rc;
+            return aw__errf(w->err, w->errlen, rc, "record %llu: codec encode returned %d (%s)",
+                            (unsigned long long)w->count, rc, aw_err_name(rc));
         }
         if (plen > UINT32_MAX) {
-            seterr(w->err, w->errlen, "record %llu: encodes to %zu bytes, more than 4 GiB - 1",
-                   (unsigned long long)w->count, plen);
-            return AW_EINVAL;
+            return aw__errf(w->err, w->errlen, AW_EINVAL,
+                            "record %llu: encodes to %zu bytes, more than 4 GiB - 1",
+                            (unsigned long long)w->count, plen);
         }
         if (plen > SIZE_MAX - ENTRY_MIN - at) goto too_big;
     }
@@ -141,11 +131,10 @@ static int put_entry(void *ctx, void *input, int64_t ts, bool is_watermark)
     w->count++;
     return 0;
 nomem:
-    seterr(w->err, w->errlen, "out of memory encoding record %llu", (unsigned long long)w->count);
-    return AW_ENOMEM;
+    return aw__errf(w->err, w->errlen, AW_ENOMEM,
+                    "out of memory encoding record %llu", (unsigned long long)w->count);
 too_big:
-    seterr(w->err, w->errlen, "checkpoint larger than memory can hold");
-    return AW_ENOMEM;
+    return aw__errf(w->err, w->errlen, AW_ENOMEM, "checkpoint larger than memory can hold");
 }
 
 /* Fills w (a caller's buffer, or a growing one). 0 or a code; w->len is
@@ -153,14 +142,12 @@ too_big:
 static int encode(writer *w, aw_op *op, const aw_codec *codec, const void *meta, size_t meta_len)
 {
     if (!op || !codec || !codec->encode || (!meta && meta_len)) {
-        seterr(w->err, w->errlen, "aw_checkpoint_encode: %s",
-               !op ? "op is NULL" : !codec ? "codec is NULL" :
-               !codec->encode ? "codec->encode is NULL" : "meta is NULL but meta_len > 0");
-        return AW_EINVAL;
+        return aw__errf(w->err, w->errlen, AW_EINVAL, "aw_checkpoint_encode: %s",
+                        !op ? "op is NULL" : !codec ? "codec is NULL" :
+                        !codec->encode ? "codec->encode is NULL" : "meta is NULL but meta_len > 0");
     }
     if (meta_len > SIZE_MAX - 4096) {
-        seterr(w->err, w->errlen, "meta of %zu bytes is too large", meta_len);
-        return AW_EINVAL;
+        return aw__errf(w->err, w->errlen, AW_EINVAL, "meta of %zu bytes is too large", meta_len);
     }
     w->codec = codec;
     w->len = HDR_LEN + meta_len + 4;
@@ -168,21 +155,18 @@ static int encode(writer *w, aw_op *op, const aw_codec *codec, const void *meta,
         if (meta_len) memcpy(w->p + HDR_LEN, meta, meta_len);
         put32(w->p + HDR_LEN + meta_len, aw_crc32c(0, meta, meta_len));
     } else if (w->nomem) {
-        seterr(w->err, w->errlen, "out of memory");
-        return AW_ENOMEM;
+        return aw__errf(w->err, w->errlen, AW_ENOMEM, "out of memory");
     }
     int rc = aw_op_snapshot(op, put_entry, w);
     if (rc) return rc;
     if (w->len > SIZE_MAX - 4) {
-        seterr(w->err, w->errlen, "checkpoint larger than memory can hold");
-        return AW_ENOMEM;
+        return aw__errf(w->err, w->errlen, AW_ENOMEM, "checkpoint larger than memory can hold");
     }
     size_t total = w->len + 4;
     if (!room(w, total)) {
         w->len = total;
         if (w->nomem) {
-            seterr(w->err, w->errlen, "out of memory");
-            return AW_ENOMEM;
+            return aw__errf(w->err, w->errlen, AW_ENOMEM, "out of memory");
         }
         return 0;                          /* measured: the caller sees len > cap */
     }
@@ -203,8 +187,8 @@ int aw_checkpoint_encode(aw_op *op, const aw_codec *codec, const void *meta, siz
                          unsigned char *buf, size_t cap, size_t *len, char *err, size_t errlen)
 {
     if (!len || (!buf && cap)) {
-        seterr(err, errlen, "aw_checkpoint_encode: %s", !len ? "len is NULL" : "buf is NULL but cap > 0");
-        return AW_EINVAL;
+        return aw__errf(err, errlen, AW_EINVAL,
+                        "aw_checkpoint_encode: %s", !len ? "len is NULL" : "buf is NULL but cap > 0");
     }
     *len = 0;
     writer w = { .p = buf, .cap = buf ? cap : 0, .err = err, .errlen = errlen };
@@ -212,8 +196,8 @@ int aw_checkpoint_encode(aw_op *op, const aw_codec *codec, const void *meta, siz
     if (rc) return rc;
     *len = w.len;
     if (w.len > cap) {
-        seterr(err, errlen, "the checkpoint needs %zu bytes; the buffer has %zu", w.len, cap);
-        return AW_ENOMEM;
+        return aw__errf(err, errlen, AW_ENOMEM,
+                        "the checkpoint needs %zu bytes; the buffer has %zu", w.len, cap);
     }
     return 0;
 }
@@ -223,8 +207,8 @@ int aw_checkpoint_encode_alloc(aw_op *op, const aw_codec *codec, const void *met
                                char *err, size_t errlen)
 {
     if (!out || !len) {
-        seterr(err, errlen, "aw_checkpoint_encode_alloc: %s is NULL", !out ? "out" : "len");
-        return AW_EINVAL;
+        return aw__errf(err, errlen, AW_EINVAL,
+                        "aw_checkpoint_encode_alloc: %s is NULL", !out ? "out" : "len");
     }
     *out = NULL;
     *len = 0;
@@ -264,103 +248,97 @@ static int check_frame(const unsigned char *b, size_t len, frame *f, char *err, 
     size_t m = len < 8 ? len : 8;
     for (size_t i = 0; i < m; i++)
         if (b[i] != magic[i]) {
-            seterr(err, errlen, "not a checkpoint: bad magic at offset %zu", i);
-            return AW_ECORRUPT;
+            return aw__errf(err, errlen, AW_ECORRUPT, "not a checkpoint: bad magic at offset %zu", i);
         }
     if (len < HDR_LEN) {
-        seterr(err, errlen, "truncated at offset %zu: the header needs %u bytes", len, HDR_LEN);
-        return AW_ECORRUPT;
+        return aw__errf(err, errlen, AW_ECORRUPT,
+                        "truncated at offset %zu: the header needs %u bytes", len, HDR_LEN);
     }
     uint32_t stored = get32(b + 40), crc = aw_crc32c(0, b, 40);
     if (CRC_BAD(stored, crc)) {
-        seterr(err, errlen, "header CRC mismatch at offset 40 (stored 0x%08x, computed 0x%08x)",
-               stored, crc);
-        return AW_ECORRUPT;
+        return aw__errf(err, errlen, AW_ECORRUPT,
+                        "header CRC mismatch at offset 40 (stored 0x%08x, computed 0x%08x)",
+                        stored, crc);
     }
     uint32_t version = get32(b + 8), flags = get32(b + 12);
     if (version != VERSION) {
-        seterr(err, errlen, "unsupported version %u at offset 8 (this library reads %u)",
-               version, VERSION);
-        return AW_ECORRUPT;
+        return aw__errf(err, errlen, AW_ECORRUPT,
+                        "unsupported version %u at offset 8 (this library reads %u)",
+                        version, VERSION);
     }
     if (flags) {
-        seterr(err, errlen, "unknown flags 0x%x at offset 12", flags);
-        return AW_ECORRUPT;
+        return aw__errf(err, errlen, AW_ECORRUPT, "unknown flags 0x%x at offset 12", flags);
     }
     uint64_t total = get64(b + 16), count = get64(b + 24), meta_len = get64(b + 32);
     if (total < MIN_LEN) {
-        seterr(err, errlen, "total length %llu at offset 16 is less than %u",
-               (unsigned long long)total, MIN_LEN);
-        return AW_ECORRUPT;
+        return aw__errf(err, errlen, AW_ECORRUPT, "total length %llu at offset 16 is less than %u",
+                        (unsigned long long)total, MIN_LEN);
     }
     if (total > len) {
-        seterr(err, errlen, "truncated at offset %zu: the header says %llu bytes", len,
-               (unsigned long long)total);
-        return AW_ECORRUPT;
+        return aw__errf(err, errlen, AW_ECORRUPT,
+                        "truncated at offset %zu: the header says %llu bytes", len,
+                        (unsigned long long)total);
     }
     if (total < len) {
-        seterr(err, errlen, "%zu bytes of trailing data at offset %llu",
-               len - (size_t)total, (unsigned long long)total);
-        return AW_ECORRUPT;
+        return aw__errf(err, errlen, AW_ECORRUPT, "%zu bytes of trailing data at offset %llu",
+                        len - (size_t)total, (unsigned long long)total);
     }
     if (meta_len > len - MIN_LEN) {
-        seterr(err, errlen, "meta length %llu at offset 32 runs past the end (offset %zu)",
-               (unsigned long long)meta_len, len);
-        return AW_ECORRUPT;
+        return aw__errf(err, errlen, AW_ECORRUPT,
+                        "meta length %llu at offset 32 runs past the end (offset %zu)",
+                        (unsigned long long)meta_len, len);
     }
     size_t mend = HDR_LEN + (size_t)meta_len;
     stored = get32(b + mend);
     crc = aw_crc32c(0, b + HDR_LEN, (size_t)meta_len);
     if (CRC_BAD(stored, crc)) {
-        seterr(err, errlen, "meta CRC mismatch at offset %zu (stored 0x%08x, computed 0x%08x)",
-               mend, stored, crc);
-        return AW_ECORRUPT;
+        return aw__errf(err, errlen, AW_ECORRUPT,
+                        "meta CRC mismatch at offset %zu (stored 0x%08x, computed 0x%08x)",
+                        mend, stored, crc);
     }
     size_t pos = mend + 4, end = len - 4;
     for (uint64_t i = 0; i < count; i++) {
         if (end - pos < ENTRY_MIN) {
-            seterr(err, errlen, "entry %llu at offset %zu: the header counts %llu entries, "
-                   "the data ends at offset %zu", (unsigned long long)i, pos,
-                   (unsigned long long)count, end);
-            return AW_ECORRUPT;
+            return aw__errf(err, errlen, AW_ECORRUPT,
+                            "entry %llu at offset %zu: the header counts %llu entries, "
+                            "the data ends at offset %zu", (unsigned long long)i, pos,
+                            (unsigned long long)count, end);
         }
         unsigned char kind = b[pos];
         if (kind != 'R' && kind != 'W') {
-            seterr(err, errlen, "entry %llu at offset %zu: bad kind 0x%02x",
-                   (unsigned long long)i, pos, kind);
-            return AW_ECORRUPT;
+            return aw__errf(err, errlen, AW_ECORRUPT, "entry %llu at offset %zu: bad kind 0x%02x",
+                            (unsigned long long)i, pos, kind);
         }
         size_t plen = get32(b + pos + 9);
         if (plen > end - pos - ENTRY_MIN) {
-            seterr(err, errlen, "entry %llu at offset %zu: length %zu runs past the end "
-                   "(offset %zu)", (unsigned long long)i, pos + 9, plen, end);
-            return AW_ECORRUPT;
+            return aw__errf(err, errlen, AW_ECORRUPT,
+                            "entry %llu at offset %zu: length %zu runs past the end "
+                            "(offset %zu)", (unsigned long long)i, pos + 9, plen, end);
         }
         if (kind == 'W' && plen) {
-            seterr(err, errlen, "entry %llu at offset %zu: a watermark with %zu bytes",
-                   (unsigned long long)i, pos + 9, plen);
-            return AW_ECORRUPT;
+            return aw__errf(err, errlen, AW_ECORRUPT,
+                            "entry %llu at offset %zu: a watermark with %zu bytes",
+                            (unsigned long long)i, pos + 9, plen);
         }
         stored = get32(b + pos + ENTRY_HDR + plen);
         crc = aw_crc32c(0, b + pos, ENTRY_HDR + plen);
         if (CRC_BAD(stored, crc)) {
-            seterr(err, errlen, "entry %llu at offset %zu: CRC mismatch (stored 0x%08x, "
-                   "computed 0x%08x)", (unsigned long long)i, pos, stored, crc);
-            return AW_ECORRUPT;
+            return aw__errf(err, errlen, AW_ECORRUPT,
+                            "entry %llu at offset %zu: CRC mismatch (stored 0x%08x, "
+                            "computed 0x%08x)", (unsigned long long)i, pos, stored, crc);
         }
         pos += ENTRY_MIN + plen;
     }
     if (pos != end) {
-        seterr(err, errlen, "%zu bytes at offset %zu after the last of %llu entries",
-               end - pos, pos, (unsigned long long)count);
-        return AW_ECORRUPT;
+        return aw__errf(err, errlen, AW_ECORRUPT,
+                        "%zu bytes at offset %zu after the last of %llu entries",
+                        end - pos, pos, (unsigned long long)count);
     }
     stored = get32(b + end);
     crc = aw_crc32c(0, b, end);
     if (CRC_BAD(stored, crc)) {
-        seterr(err, errlen, "checkpoint CRC mismatch at offset %zu (stored 0x%08x, "
-               "computed 0x%08x)", end, stored, crc);
-        return AW_ECORRUPT;
+        return aw__errf(err, errlen, AW_ECORRUPT, "checkpoint CRC mismatch at offset %zu (stored 0x%08x, "
+                        "computed 0x%08x)", end, stored, crc);
     }
     f->meta_off = HDR_LEN;
     f->meta_len = (size_t)meta_len;
@@ -386,11 +364,10 @@ int aw_checkpoint_decode(const unsigned char *buf, size_t len, const aw_codec *c
     if (meta) *meta = NULL;
     if (meta_len) *meta_len = 0;
     if ((!buf && len) || (visit && (!codec || !codec->decode))) {
-        seterr(err, errlen, "aw_checkpoint_decode: %s", !buf && len ? "buf is NULL" :
-               !codec ? "codec is NULL" : "codec->decode is NULL");
-        return AW_EINVAL;
+        return aw__errf(err, errlen, AW_EINVAL, "aw_checkpoint_decode: %s", !buf && len ? "buf is NULL" :
+                        !codec ? "codec is NULL" : "codec->decode is NULL");
     }
-    frame f;
+    frame f = { 0 };
     int rc = check_frame(buf, len, &f, err, errlen);
     if (rc) return rc;
     void **in = NULL;
@@ -402,8 +379,8 @@ int aw_checkpoint_decode(const unsigned char *buf, size_t len, const aw_codec *c
         if (buf[pos] == 'R') {
             rc = codec->decode(codec->ctx, buf + pos + ENTRY_HDR, plen, &in[i]);
             if (rc) {
-                seterr(err, errlen, "entry %zu at offset %zu: codec decode returned %d (%s)",
-                       i, pos, rc, aw_err_name(rc));
+                aw__errf(err, errlen, rc, "entry %zu at offset %zu: codec decode returned %d (%s)",
+                         i, pos, rc, aw_err_name(rc));
                 free_inputs(codec, buf, f.entries_off, in, 0, i);
                 free(in);
                 return rc;
@@ -426,8 +403,8 @@ int aw_checkpoint_decode(const unsigned char *buf, size_t len, const aw_codec *c
         int wm = buf[pos] == 'W';
         rc = visit(ctx, wm ? NULL : in[i], (int64_t)get64(buf + pos + 1), wm);
         if (rc) {
-            seterr(err, errlen, "entry %zu at offset %zu: visit returned %d (%s)", i, pos, rc,
-                   aw_err_name(rc));
+            aw__errf(err, errlen, rc, "entry %zu at offset %zu: visit returned %d (%s)", i, pos, rc,
+                     aw_err_name(rc));
             free_inputs(codec, buf, f.entries_off, in, i, n);
             free(in);
             free(m);
@@ -440,6 +417,5 @@ int aw_checkpoint_decode(const unsigned char *buf, size_t len, const aw_codec *c
     if (meta_len) *meta_len = f.meta_len;
     return 0;
 nomem:
-    seterr(err, errlen, "out of memory restoring %zu entries", n);
-    return AW_ENOMEM;
+    return aw__errf(err, errlen, AW_ENOMEM, "out of memory restoring %zu entries", n);
 }

@@ -2,13 +2,13 @@
  * directory) and load, with the test-only fault hook between the steps. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "checkpoint.h"
+#include "error_int.h"
 
 static int (*fault_hook)(void *ctx, int step);
 static void *fault_ctx;
@@ -19,16 +19,6 @@ void aw__checkpoint_fault_point(int (*hook)(void *ctx, int step), void *ctx)
     fault_ctx = ctx;
 }
 
-__attribute__((format(printf, 3, 4)))
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static const char *const step_names[] = {
     "", "encoded", "temp file created", "written", "synced", "renamed", "directory synced"
 };
@@ -37,7 +27,7 @@ static const char *const step_names[] = {
 static int faulted(int step, char *err, size_t errlen)
 {
     if (!fault_hook || !fault_hook(fault_ctx, step)) return 0;
-    seterr(err, errlen, "fault injected after step %d (%s)", step, step_names[step]);
+    aw__errf(err, errlen, AW_EIO, "fault injected after step %d (%s)", step, step_names[step]);
     errno = EIO;
     return 1;
 }
@@ -77,8 +67,8 @@ int aw_checkpoint_save_err(aw_op *op, const char *path, const aw_codec *codec,
                            const void *meta, size_t meta_len, char *err, size_t errlen)
 {
     if (!path || !*path) {
-        seterr(err, errlen, "aw_checkpoint_save: path is %s", path ? "empty" : "NULL");
-        return AW_EINVAL;
+        return aw__errf(err, errlen, AW_EINVAL,
+                        "aw_checkpoint_save: path is %s", path ? "empty" : "NULL");
     }
     unsigned char *buf;
     size_t len;
@@ -88,8 +78,7 @@ int aw_checkpoint_save_err(aw_op *op, const char *path, const aw_codec *codec,
     char *tmp = malloc(plen + 5);
     if (!tmp) {
         aw_checkpoint_free(buf);
-        seterr(err, errlen, "out of memory");
-        return AW_ENOMEM;
+        return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     }
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp", 5);
@@ -114,8 +103,8 @@ int aw_checkpoint_save_err(aw_op *op, const char *path, const aw_codec *codec,
     if (faulted(AW__CKPT_RENAMED, err, errlen)) goto crashed;
     if (sync_dir(path)) {
         e = errno;
-        seterr(err, errlen, "%s: renamed into place, but the directory fsync failed: %s",
-               path, strerror(e));
+        aw__errf(err, errlen, AW_EIO, "%s: renamed into place, but the directory fsync failed: %s",
+                 path, strerror(e));
         goto out;
     }
     if (faulted(AW__CKPT_DIR_SYNCED, err, errlen)) goto crashed;
@@ -124,7 +113,7 @@ int aw_checkpoint_save_err(aw_op *op, const char *path, const aw_codec *codec,
     return 0;
 fail:
     e = errno;
-    seterr(err, errlen, "%s: %s failed: %s", tmp, what, strerror(e));
+    aw__errf(err, errlen, AW_EIO, "%s: %s failed: %s", tmp, what, strerror(e));
     if (fd >= 0) close(fd);
     unlink(tmp);
     goto out;
@@ -190,23 +179,22 @@ int aw_checkpoint_load_err(const char *path, const aw_codec *codec,
     if (meta) *meta = NULL;
     if (meta_len) *meta_len = 0;
     if (!path || !*path || !codec || !codec->decode || !visit) {
-        seterr(err, errlen, "aw_checkpoint_load: %s", !path ? "path is NULL" :
-               !*path ? "path is empty" : !codec ? "codec is NULL" :
-               !codec->decode ? "codec->decode is NULL" : "visit is NULL");
-        return AW_EINVAL;
+        return aw__errf(err, errlen, AW_EINVAL, "aw_checkpoint_load: %s", !path ? "path is NULL" :
+                        !*path ? "path is empty" : !codec ? "codec is NULL" :
+                        !codec->decode ? "codec->decode is NULL" : "visit is NULL");
     }
     unsigned char *buf;
     size_t len;
     if (read_file(path, &buf, &len)) {
         int e = errno;
-        seterr(err, errlen, "%s: %s", path, strerror(e));
+        int rc = aw__errf(err, errlen, e == ENOMEM ? AW_ENOMEM : AW_EIO, "%s: %s", path, strerror(e));
         errno = e;
-        return e == ENOMEM ? AW_ENOMEM : AW_EIO;
+        return rc;
     }
     char why[400] = "";
     int rc = aw_checkpoint_decode(buf, len, codec, visit, ctx, meta, meta_len, why, sizeof why);
     free(buf);
-    if (rc) seterr(err, errlen, "%s: %s", path, why);
+    if (rc) aw__errf(err, errlen, rc, "%s: %s", path, why);
     return rc;
 }
 

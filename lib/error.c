@@ -1,5 +1,10 @@
-/* The one table of error codes (AW_ERRNO_MAP in asyncwait.h), read here. */
+/* Errors: the one table of codes (AW_ERRNO_MAP in asyncwait.h) read into
+ * names and sentences, and aw__errf, the one helper that writes a detailed
+ * sentence into a caller's err buffer (error_int.h). */
+#include <stdarg.h>
+#include <stdio.h>
 #include "asyncwait.h"
+#include "error_int.h"
 
 const char *aw_strerror(int err)
 {
@@ -21,4 +26,15 @@ const char *aw_err_name(int err)
 #undef AW__NAME
     default: return "AW_UNKNOWN";
     }
+}
+
+int aw__errf(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
 }

@@ -228,7 +228,7 @@ int aw_watch_new(aw_loop *l, aw_watch **out, int fd, void (*cb)(void *ctx, unsig
     if (w->fd < 0) {
         int e = errno;
         free(w);
-        return e == EBADF ? AW_EINVAL : e == EMFILE || e == ENOMEM ? AW_ENOMEM : AW_EIO;
+        return e == EBADF ? AW_EINVAL : e == ENOMEM ? AW_ENOMEM : AW_EIO;
     }
     w->l = l;
     w->cb = cb;

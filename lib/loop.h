@@ -88,7 +88,7 @@ int64_t aw_loop_now_ms(void);
  * freeing the watcher -- the socket then stays open until the free -- and
  * a new file that reuses fd's number is NOT watched by w: give it a
  * watcher of its own. Returns 0 with *out set, AW_EINVAL (a NULL argument,
- * or fd not open) or AW_ENOMEM / AW_EIO (no fd left to duplicate into). */
+ * or fd not open), AW_ENOMEM, or AW_EIO (no fd left to duplicate into). */
 int aw_watch_new(aw_loop *l, aw_watch **out, int fd, void (*cb)(void *ctx, unsigned events),
                  void *ctx);
 

@@ -1,5 +1,7 @@
-/* The operator: slots in queue order, the three emission disciplines, the
- * owner's processing loop, timeouts and retries. See docs/design.md. */
+/* The operator: slots in queue order, the emission disciplines (ordered,
+ * unordered, event time; keyed in keyed.c), settling and retrying a
+ * record, the owner's processing loop, waiting, and the public calls. What
+ * a firing timer does is timer.c's. See docs/design.md. */
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -164,6 +166,11 @@ static void finish(aw_op *op, aw__slot *s, int err, char *msg)
     if (settle_slot(op, s, err, msg)) ready(op, s);
 }
 
+/* For timer.c; op.c's own calls stay direct (and inlined). */
+bool aw__settle_slot(aw_op *op, aw__slot *s, int err, char *msg) { return settle_slot(op, s, err, msg); }
+void aw__finish(aw_op *op, aw__slot *s, int err, char *msg) { finish(op, s, err, msg); }
+void aw__ready(aw_op *op, aw__slot *s) { ready(op, s); }
+
 /* --------------------------------------------------- invoke and retry */
 
 static void invoke_slot(aw_op *op, aw__slot *s)
@@ -243,100 +250,6 @@ static void handle(aw_op *op, aw_future *f)
     finish(op, s, f->err, msg);
 }
 
-/* s's time ran out. Returns true if s timed out here and waits in S_DONE
- * for the caller to make it ready: run_timers lets every record due at
- * this instant time out before any leaves, so what times out does not
- * depend on how fast the sink is. */
-static bool on_timeout(aw_op *op, aw__slot *s)
-{
-    aw__tlist_del(op, s);
-    if (s->state == S_RETRY || s->state == S_HELD) {
-        if (s->state == S_RETRY) aw__heap_del(op, s);
-        else aw__keyed_unhold(op, s);   /* never invoked (per_key_limit) */
-        if (!op->fn.timeout) {   /* no attempt running: nothing to orphan */
-            op->timed_out++;
-            return settle_slot(op, s, AW_ETIMEDOUT, NULL);
-        }
-        /* Between attempts: give fn.timeout a fresh future to complete. */
-        aw_future *f = aw__future_get(op);
-        if (!f) { finish(op, s, AW_ENOMEM, NULL); return false; }
-        f->slot = s;
-        s->fut = f;
-        s->state = S_WAIT;
-    }
-    aw_future *f = s->fut;
-    /* A completion already won: it is on its way and handled as usual. */
-    if (atomic_load(&f->state) != F_PENDING) return false;
-    if (op->fn.timeout) {
-        op->depth++;
-        op->fn.timeout(op->fn.ctx, s->input, f);
-        op->depth--;
-        /* Settled inside fn.timeout on this thread (a fallback, or the
-         * adapter failing it with AW_ETIMEDOUT): the timeout decided. Settled
-         * from another thread meanwhile: the completion won. */
-        if (atomic_load(&f->state) != F_PENDING) {
-            if (op->ltail == f) op->timed_out++;
-            return false;
-        }
-    }
-    int st = F_PENDING;
-    if (!atomic_compare_exchange_strong(&f->state, &st, F_TIMEDOUT)) return false;
-    /* A zombie now: the adapter may still complete it, late. */
-    op->timed_out++;
-    f->slot = NULL;
-    s->fut = NULL;
-    return settle_slot(op, s, AW_ETIMEDOUT, NULL);
-}
-
-/* Fires due timers, earliest first (a retry before a timeout at the same
- * instant). Returns true if any fired. */
-__attribute__((noinline)) static bool run_timers(aw_op *op)
-{
-    bool fired = false;
-    aw__slot *done = NULL, **last = &done;   /* timed out, in deadline order */
-    while (!op->failed && (op->thead || op->nheap)) {
-        aw__slot *r = aw__heap_top(op), *t = op->thead;
-        bool rdue = r && r->due <= op->now, tdue = t && t->deadline <= op->now;
-        if (rdue && (!tdue || r->due <= t->deadline)) {
-            aw__heap_del(op, r);
-            r->attempt++;
-            op->retried++;
-            invoke_slot(op, r);
-        } else if (tdue) {
-            /* Every record due now (and before the next retry), last one
-             * first: an adapter takes back the records still queued before
-             * it abandons the one running ahead of them, whose freed worker
-             * would otherwise start the next queued one meanwhile. */
-            aw__slot *end = t, *batch = NULL;
-            while (end->tnext && end->tnext->deadline <= op->now &&
-                   !(rdue && r->due <= end->tnext->deadline))
-                end = end->tnext;
-            for (aw__slot *s = end, *prev; s && !op->failed; s = s == t ? NULL : prev) {
-                prev = s->tprev;             /* s leaves the list; prev stays */
-                if (on_timeout(op, s)) {
-                    s->tnext = batch;        /* out of the timeout list: free link */
-                    batch = s;
-                }
-            }
-            for (; batch; batch = batch->tnext) {   /* in deadline order */
-                *last = batch;
-                last = &batch->tnext;
-            }
-        } else {
-            break;
-        }
-        fired = true;
-    }
-    while (done) {
-        aw__slot *next = done->tnext;
-        done->tnext = NULL;
-        /* Not if an earlier one's flush already emitted it. */
-        if (!op->failed && done->state == S_DONE) ready(op, done);
-        done = next;
-    }
-    return fired;
-}
-
 /* Handles every settled future and due timer until none is left. */
 void aw__process(aw_op *op)
 {
@@ -360,7 +273,7 @@ void aw__process(aw_op *op)
             aw__keyed_start(op);
             continue;
         }
-        if (op->failed || op->in_free || !(op->thead || op->nheap) || !run_timers(op)) return;
+        if (op->failed || op->in_free || !(op->thead || op->nheap) || !aw__run_timers(op)) return;
     }
 }
 

@@ -1,5 +1,6 @@
 /* Private to the core: the operator's and the future's insides, shared by
- * op.c (queues, emission), future.c (completion, inbox) and timer.c. */
+ * op.c (queues, emission), op_life.c (create, free), future.c (completion,
+ * inbox), timer.c and keyed.c. */
 #ifndef AW_OP_INT_H
 #define AW_OP_INT_H
 
@@ -150,9 +151,14 @@ struct aw_op {
 
 /* op.c */
 void aw__process(aw_op *op);              /* handle every settled future and due timer */
+/* The record's last attempt is over with err: true if it may leave (then
+ * aw__ready it), false if it failed the operator. */
+bool aw__settle_slot(aw_op *op, aw__slot *s, int err, char *msg);
+void aw__finish(aw_op *op, aw__slot *s, int err, char *msg);   /* settle, then ready */
+void aw__ready(aw_op *op, aw__slot *s);   /* s is done: emit what may leave */
 void aw__set_err(aw_op *op, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* op_new.c */
+/* op_life.c */
 int aw__slots_grow(aw_op *op);            /* one more chunk of slots: 0 or AW_ENOMEM */
 void aw__slots_free_all(aw_op *op);
 
@@ -182,6 +188,7 @@ int64_t aw__next_due(aw_op *op);          /* AW__NO_DEADLINE if none */
 int64_t aw__retry_delay(const aw_retry *r, int attempt);
 uint64_t aw__mono_ns(void);
 int64_t aw__now(aw_op *op);               /* refreshes op->now */
+bool aw__run_timers(aw_op *op);           /* fires due retries and timeouts; true if any */
 
 /* loop.c: the operator's hold on an adapter's loop (fn.loop) */
 int aw__loop_attach(aw_loop *l, void *op);      /* AW_EINVAL if another holds it */

@@ -240,7 +240,7 @@ static void sqlite_config_mistakes(void)
     snprintf(uri, sizeof uri, "sqlite://%s?threads=0", g_db);
     ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), AW_ECONFIG);
     ASSERT_STR_CONTAINS(err, "threads=0");
-    ASSERT_EQ(aw_adapter_open(&a, "sqlite:///no/such/dir/x.db", &l, err, sizeof err), AW_ECONN);
+    ASSERT_EQ(aw_adapter_open(&a, "sqlite:///no/such/dir/x.db", &l, err, sizeof err), AW_ECONFIG);
     ASSERT_STR_CONTAINS(err, "cannot open SQLite database '/no/such/dir/x.db'");
     snprintf(uri, sizeof uri, "sqlite://%s", g_db);
     aw_lookup bad = l;
@@ -355,9 +355,15 @@ static void sqlite_config_mistakes_more(void)
     ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), AW_ECONFIG);
     ASSERT_STR_CONTAINS(err, "disagree");
     snprintf(uri, sizeof uri, "sqlite:%s/missing.db", g_dir);
-    ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), AW_ECONN);
+    ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), AW_ECONFIG);   /* only the user can fix it */
     ASSERT_STR_CONTAINS(err, "no such file");
     ASSERT_TRUE(a == NULL);
+    snprintf(uri, sizeof uri, "sqlite:%s/x.db", g_db);     /* a file where a folder should be */
+    ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), AW_ECONFIG);
+    ASSERT_STR_CONTAINS(err, "no such file");
+    snprintf(uri, sizeof uri, "sqlite:%s", g_dir);         /* a folder, not a file */
+    ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), AW_ECONFIG);
+    ASSERT_STR_CONTAINS(err, "it is a directory");
     aw_sqlite_config sc = { .path = g_db, .threads = 3, .on_connect = failing_hook };
     ASSERT_EQ(aw_sqlite_open(&a, &sc, &l, err, sizeof err), AW_ECONFIG);
     ASSERT_STR_CONTAINS(err, "on_connect failed");

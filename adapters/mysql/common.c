@@ -36,26 +36,26 @@ int my__cfg_init(my_cfg *c, const aw_mysql_config *cfg, const aw_lookup *l, char
 {
     memset(c, 0, sizeof *c);
     if (cfg->strategy != AW_MYSQL_ASYNC && cfg->strategy != AW_MYSQL_POOL)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "mysql: unknown strategy %d", (int)cfg->strategy);
+        return aw__errf(err, errlen, AW_ECONFIG, "mysql: unknown strategy %d", (int)cfg->strategy);
     if (cfg->io != AW_MYSQL_IO_DEFAULT && cfg->io != AW_MYSQL_IO_OWNER && cfg->io != AW_MYSQL_IO_THREAD)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "mysql: unknown io %d", (int)cfg->io);
+        return aw__errf(err, errlen, AW_ECONFIG, "mysql: unknown io %d", (int)cfg->io);
     if (cfg->strategy == AW_MYSQL_POOL && cfg->io != AW_MYSQL_IO_DEFAULT)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "io= is for strategy=async (the pool's "
-                               "workers block in their own threads)");
+        return aw__errf(err, errlen, AW_ECONFIG, "io= is for strategy=async (the pool's "
+                        "workers block in their own threads)");
     size_t count = cfg->strategy == AW_MYSQL_POOL ? cfg->threads : cfg->connections;
     if (count > 1024)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "mysql: %s must be 1 to 1024 (got %zu)",
-                               cfg->strategy == AW_MYSQL_POOL ? "threads" : "connections", count);
+        return aw__errf(err, errlen, AW_ECONFIG, "mysql: %s must be 1 to 1024 (got %zu)",
+                        cfg->strategy == AW_MYSQL_POOL ? "threads" : "connections", count);
     if (cfg->connect_timeout_ms < 0 || cfg->read_timeout_ms < 0)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "mysql: timeouts must be >= 0 ms");
+        return aw__errf(err, errlen, AW_ECONFIG, "mysql: timeouts must be >= 0 ms");
     if (cfg->port > 65535)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "mysql: port %u out of range", cfg->port);
+        return aw__errf(err, errlen, AW_ECONFIG, "mysql: port %u out of range", cfg->port);
     const char *pass = cfg->password;
     if (!pass && cfg->password_env) {
         pass = getenv(cfg->password_env);
         if (!pass)
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "mysql: password_env=%s names an "
-                                   "environment variable that is not set", cfg->password_env);
+            return aw__errf(err, errlen, AW_ECONFIG, "mysql: password_env=%s names an "
+                            "environment variable that is not set", cfg->password_env);
     }
     if (!pass) pass = getenv("AW_MYSQL_PASSWORD");
     bool oom = false;
@@ -66,7 +66,7 @@ int my__cfg_init(my_cfg *c, const aw_mysql_config *cfg, const aw_lookup *l, char
     c->db = dup_or_null(cfg->database && *cfg->database ? cfg->database : NULL, &oom);
     if (oom) {
         my__cfg_free(c);
-        return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+        return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     }
     c->port = cfg->port ? cfg->port : 3306;
     c->strategy = cfg->strategy;
@@ -76,8 +76,7 @@ int my__cfg_init(my_cfg *c, const aw_mysql_config *cfg, const aw_lookup *l, char
     c->connect_timeout_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 5000;
     c->read_timeout_ms = cfg->read_timeout_ms ? cfg->read_timeout_ms : 30000;
     c->lookup = *l;
-    if (c->sock) snprintf(c->where, sizeof c->where, "unix socket %s", c->sock);
-    else snprintf(c->where, sizeof c->where, "%s:%u", c->host, c->port);
+    aw__server_where(c->where, sizeof c->where, c->sock, c->host, c->port);
     return 0;
 }
 
@@ -120,25 +119,25 @@ int my__connect_error(const my_cfg *c, MYSQL *m, char *err, size_t errlen)
     const char *w = m ? mysql_error(m) : "out of memory";
     switch (e) {
     case ER_ACCESS_DENIED_ERROR:
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "mysql: access denied for user '%s' at %s: "
-                               "wrong user or password%s (server: %s)", c->user, c->where,
-                               c->pass ? "" : " (no password given: user:pass@ in the URI, "
-                               "password_env=NAME or AW_MYSQL_PASSWORD)", w);
+        return aw__errf(err, errlen, AW_ECONFIG, "mysql: access denied for user '%s' at %s: "
+                        "wrong user or password%s (server: %s)", c->user, c->where,
+                        c->pass ? "" : " (no password given: user:pass@ in the URI, "
+                        "password_env=NAME or AW_MYSQL_PASSWORD)", w);
     case ER_BAD_DB_ERROR:
     case ER_DBACCESS_DENIED_ERROR:
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "mysql: unknown database '%s' at %s, or "
-                               "user '%s' may not use it (server: %s)", c->db ? c->db : "",
-                               c->where, c->user, w);
+        return aw__errf(err, errlen, AW_ECONFIG, "mysql: unknown database '%s' at %s, or "
+                        "user '%s' may not use it (server: %s)", c->db ? c->db : "",
+                        c->where, c->user, w);
     case CR_CONNECTION_ERROR:
     case CR_CONN_HOST_ERROR:
     case CR_UNKNOWN_HOST:
     case CR_SERVER_LOST:
     case CR_SERVER_GONE_ERROR:
-        return aw__adapter_err(err, errlen, AW_ECONN, "mysql: cannot reach a server at %s: %s "
-                               "(is it running, and is the address right?)", c->where, w);
+        return aw__errf(err, errlen, AW_ECONN, "mysql: cannot reach a server at %s: %s "
+                        "(is it running, and is the address right?)", c->where, w);
     default:
-        return aw__adapter_err(err, errlen, AW_ECONN, "mysql: cannot connect to %s as '%s': %s "
-                               "(MySQL error %u)", c->where, c->user, w, e);
+        return aw__errf(err, errlen, AW_ECONN, "mysql: cannot connect to %s as '%s': %s "
+                        "(MySQL error %u)", c->where, c->user, w, e);
     }
 }
 
@@ -191,8 +190,8 @@ int my__stmt_setup(my_stmt *s, MYSQL_STMT *st, const my_cfg *c, char *err, size_
     s->lookup = &c->lookup;
     s->nparams = (unsigned)mysql_stmt_param_count(st);
     if (s->nparams > 1024)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "mysql: the SQL has %u placeholders; "
-                               "at most 1024 (SQL: %.200s)", s->nparams, c->lookup.sql);
+        return aw__errf(err, errlen, AW_ECONFIG, "mysql: the SQL has %u placeholders; "
+                        "at most 1024 (SQL: %.200s)", s->nparams, c->lookup.sql);
     MYSQL_RES *meta = mysql_stmt_result_metadata(st);
     s->ncols = meta ? mysql_num_fields(meta) : 0;
     unsigned n = s->ncols;
@@ -229,8 +228,8 @@ int my__stmt_setup(my_stmt *s, MYSQL_STMT *st, const my_cfg *c, char *err, size_
     if (meta) mysql_free_result(meta);
     meta = NULL;
     if (n && mysql_stmt_bind_result(st, s->rbind)) {
-        aw__adapter_err(err, errlen, AW_EQUERY, "mysql: cannot bind the result columns: %s",
-                        mysql_stmt_error(st));
+        aw__errf(err, errlen, AW_EQUERY, "mysql: cannot bind the result columns: %s",
+                 mysql_stmt_error(st));
         my__stmt_free(s);
         return AW_EQUERY;
     }
@@ -238,7 +237,7 @@ int my__stmt_setup(my_stmt *s, MYSQL_STMT *st, const my_cfg *c, char *err, size_
 oom:
     if (meta) mysql_free_result(meta);
     my__stmt_free(s);
-    return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
 }
 
 void my__stmt_errmsg(const my_stmt *s, char *buf, size_t n)
@@ -249,20 +248,8 @@ void my__stmt_errmsg(const my_stmt *s, char *buf, size_t n)
 int my__stmt_bind(my_stmt *s, void *input, aw_future *f)
 {
     const aw_lookup *l = s->lookup;
-    aw_params_clear(s->params);
-    int rc = l->bind(l->ctx, input, s->params);
-    if (rc < 0) {
-        aw_results_fail(s->res, l, f, rc, "lookup bind callback failed");
-        return rc;
-    }
-    int np = aw_params_count(s->params);
-    if (np > (int)s->nparams) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "lookup bound %d parameters but the SQL has %u placeholders",
-                 np, s->nparams);
-        aw_results_fail(s->res, l, f, AW_EQUERY, msg);
-        return AW_EQUERY;
-    }
+    int np = aw__lookup_bind(l, s->params, s->res, input, f, (int)s->nparams, "the SQL");
+    if (np < 0) return np;
     for (unsigned i = 0; i < s->nparams; i++) {
         MYSQL_BIND *b = &s->pbind[i];
         aw_value v = { .type = AW_VNULL };
@@ -371,29 +358,34 @@ int aw_mysql_open(aw_adapter **out, const aw_mysql_config *cfg, const aw_lookup 
                   char *err, size_t errlen)
 {
     if (err && errlen) err[0] = 0;
-    if (!out) return aw__adapter_err(err, errlen, AW_EINVAL, "aw_mysql_open: out is NULL");
+    if (!out) return aw__errf(err, errlen, AW_EINVAL, "aw_mysql_open: out is NULL");
     *out = NULL;
-    if (!cfg || !lookup) return aw__adapter_err(err, errlen, AW_EINVAL, "aw_mysql_open: cfg or lookup is NULL");
+    if (!cfg || !lookup) return aw__errf(err, errlen, AW_EINVAL, "aw_mysql_open: cfg or lookup is NULL");
     if (!lookup->sql || !lookup->bind || !lookup->row)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "mysql: lookup->sql, ->bind and ->row are required");
+        return aw__errf(err, errlen, AW_ECONFIG, "mysql: lookup->sql, ->bind and ->row are required");
     if (my__library_init())
-        return aw__adapter_err(err, errlen, AW_ENOMEM, "mysql: mysql_library_init failed");
+        return aw__errf(err, errlen, AW_ENOMEM, "mysql: mysql_library_init failed");
     my_adapter *a = calloc(1, sizeof *a);
-    if (!a) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    if (!a) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     int rc = my__cfg_init(&a->cfg, cfg, lookup, err, errlen);
     if (rc) { free(a); return rc; }
     a->base.scheme = my_scheme;
     a->base.impl = a;
     rc = a->cfg.strategy == AW_MYSQL_POOL ? my__pool_start(a, err, errlen)
-                                          : my__native_start(a, err, errlen);
+                                          : my__async_start(a, err, errlen);
     if (rc) {
-        aw__adapter_free_columns(&a->base);
-        my__cfg_free(&a->cfg);
-        free(a);
+        my__adapter_free(a);
         return rc;
     }
     *out = &a->base;
     return 0;
+}
+
+void my__adapter_free(my_adapter *a)
+{
+    aw__adapter_free_columns(&a->base);
+    my__cfg_free(&a->cfg);
+    free(a);
 }
 
 int aw_mysql_stats_get(aw_adapter *ad, aw_mysql_stats *out)
@@ -415,54 +407,39 @@ int aw_mysql_stats_get(aw_adapter *ad, aw_mysql_stats *out)
 int aw__mysql_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, char *err, size_t errlen)
 {
     aw_mysql_config cfg = { 0 };
-    if (!u->has_authority)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "mysql URIs look like "
-                               "mysql://user[:pass]@host[:port]/database?...");
-    cfg.host = u->host;
-    cfg.port = (unsigned)u->port;
-    cfg.user = u->user;
-    cfg.password = u->pass;
-    if (u->path && u->path[0] == '/' && u->path[1]) {
-        if (strchr(u->path + 1, '/'))
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "mysql URI path '%s': expected /database",
-                                   u->path);
-        cfg.database = u->path + 1;
-    }
+    aw_uri_server srv = { .host = &cfg.host, .port = &cfg.port, .user = &cfg.user,
+                          .password = &cfg.password, .database = &cfg.database };
+    int rc = aw__uri_server(u, "mysql", "mysql://user[:pass]@host[:port]/database?...",
+                            &srv, err, errlen);
+    if (rc) return rc;
     const char *strategy = aw__uri_param(u, "strategy");
     if (strategy && strcmp(strategy, "async") && strcmp(strategy, "pool"))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "strategy=%s: must be async or pool", strategy);
+        return aw__errf(err, errlen, AW_ECONFIG, "strategy=%s: must be async or pool", strategy);
     /* No strategy=: threads= alone means the pool (that is what it counts). */
     if (!strategy && aw__uri_param(u, "threads") && aw__uri_param(u, "connections"))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "threads= (strategy=pool) and connections= "
-                               "(strategy=async) exclude each other; give one, or strategy=");
+        return aw__errf(err, errlen, AW_ECONFIG, "threads= (strategy=pool) and connections= "
+                        "(strategy=async) exclude each other; give one, or strategy=");
     cfg.strategy = strategy ? (!strcmp(strategy, "pool") ? AW_MYSQL_POOL : AW_MYSQL_ASYNC)
                             : aw__uri_param(u, "threads") ? AW_MYSQL_POOL : AW_MYSQL_ASYNC;
     if (cfg.strategy == AW_MYSQL_ASYNC && aw__uri_param(u, "threads"))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "threads= is for strategy=pool; "
-                               "strategy=async takes connections=");
+        return aw__errf(err, errlen, AW_ECONFIG, "threads= is for strategy=pool; "
+                        "strategy=async takes connections=");
     if (cfg.strategy == AW_MYSQL_POOL && aw__uri_param(u, "connections"))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "connections= is for strategy=async; "
-                               "strategy=pool takes threads=");
+        return aw__errf(err, errlen, AW_ECONFIG, "connections= is for strategy=async; "
+                        "strategy=pool takes threads=");
     const char *io = aw__uri_param(u, "io");
     if (io && cfg.strategy == AW_MYSQL_POOL)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "io= is for strategy=async (the pool's "
-                               "workers block in their own threads)");
+        return aw__errf(err, errlen, AW_ECONFIG, "io= is for strategy=async (the pool's "
+                        "workers block in their own threads)");
     if (io && strcmp(io, "owner") && strcmp(io, "thread"))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "io=%s: must be owner (the operator's "
-                               "thread runs the connections) or thread (an I/O thread of their own)", io);
+        return aw__errf(err, errlen, AW_ECONFIG, "io=%s: must be owner (the operator's "
+                        "thread runs the connections) or thread (an I/O thread of their own)", io);
     cfg.io = !io ? AW_MYSQL_IO_DEFAULT : !strcmp(io, "owner") ? AW_MYSQL_IO_OWNER : AW_MYSQL_IO_THREAD;
-    size_t ct = 0, rt = 0;
-    int rc;
-    if ((rc = aw__uri_size(u, "threads", 1, 1024, &cfg.threads, err, errlen)) ||
-        (rc = aw__uri_size(u, "connections", 1, 1024, &cfg.connections, err, errlen)) ||
-        (rc = aw__uri_size(u, "queue", 1, 1 << 24, &cfg.queue_capacity, err, errlen)) ||
-        (rc = aw__uri_size(u, "connect_timeout_ms", 1, 3600000, &ct, err, errlen)) ||
-        (rc = aw__uri_size(u, "read_timeout_ms", 1, 3600000, &rt, err, errlen)))
-        return rc;
-    cfg.connect_timeout_ms = (int)ct;
-    cfg.read_timeout_ms = (int)rt;
-    cfg.unix_socket = aw__uri_param(u, "unix_socket");
-    cfg.password_env = aw__uri_param(u, "password_env");
-    if ((rc = aw__uri_check_unused(u, MYSQL_KNOWN, err, errlen))) return rc;
+    aw_uri_opts o = { .threads = &cfg.threads, .connections = &cfg.connections,
+                      .queue = &cfg.queue_capacity, .connect_timeout_ms = &cfg.connect_timeout_ms,
+                      .read_timeout_ms = &cfg.read_timeout_ms, .unix_socket = &cfg.unix_socket,
+                      .password_env = &cfg.password_env };
+    rc = aw__uri_opts(u, &o, err, errlen);
+    if (rc || (rc = aw__uri_check_unused(u, MYSQL_KNOWN, err, errlen))) return rc;
     return aw_mysql_open(out, &cfg, lookup, err, errlen);
 }

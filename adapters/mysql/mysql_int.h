@@ -93,9 +93,12 @@ void my__stmt_finish(my_stmt *s, void *input, aw_future *f);
  * (errno N)". */
 void my__stmt_errmsg(const my_stmt *s, char *buf, size_t n);
 
-/* The two strategies (pool.c, native.c). Both take over nothing on
+/* What aw_mysql_open made (columns, cfg, a): for the strategies' close. */
+void my__adapter_free(my_adapter *a);
+
+/* The two strategies (pool.c, async.c). Both take over nothing on
  * failure; on success the adapter owns a. */
 int my__pool_start(my_adapter *a, char *err, size_t errlen);
-int my__native_start(my_adapter *a, char *err, size_t errlen);
+int my__async_start(my_adapter *a, char *err, size_t errlen);
 
 #endif

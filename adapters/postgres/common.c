@@ -59,18 +59,18 @@ int pg__cfg_init(pg_cfg *c, const aw_postgres_config *cfg, const aw_lookup *l, c
 {
     memset(c, 0, sizeof *c);
     if (cfg->strategy != AW_POSTGRES_POOL && cfg->strategy != AW_POSTGRES_ASYNC)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: unknown strategy %d", (int)cfg->strategy);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: unknown strategy %d", (int)cfg->strategy);
     size_t count = cfg->strategy == AW_POSTGRES_POOL ? cfg->threads : cfg->connections;
     if (count > 1024)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: %s must be 1 to 1024 (got %zu)",
-                               cfg->strategy == AW_POSTGRES_POOL ? "threads" : "connections", count);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: %s must be 1 to 1024 (got %zu)",
+                        cfg->strategy == AW_POSTGRES_POOL ? "threads" : "connections", count);
     if (cfg->pipeline > 65536)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: pipeline must be 1 to 65536 (got %zu)",
-                               cfg->pipeline);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: pipeline must be 1 to 65536 (got %zu)",
+                        cfg->pipeline);
     if (cfg->read_timeout_ms < 0)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: read_timeout_ms must be >= 0");
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: read_timeout_ms must be >= 0");
     if (cfg->port > 65535)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: port %u out of range", cfg->port);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: port %u out of range", cfg->port);
     int rc = 0;
     char port[16];
     snprintf(port, sizeof port, "%u", cfg->port);
@@ -82,7 +82,7 @@ int pg__cfg_init(pg_cfg *c, const aw_postgres_config *cfg, const aw_lookup *l, c
     for (const char *const *o = cfg->options; !rc && o && o[0]; o += 2) {
         if (!o[1]) {
             pg__cfg_free(c);
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: option '%s' has no value", o[0]);
+            return aw__errf(err, errlen, AW_ECONFIG, "postgres: option '%s' has no value", o[0]);
         }
         rc = add_kw(c, o[0], o[1]);
     }
@@ -93,13 +93,13 @@ int pg__cfg_init(pg_cfg *c, const aw_postgres_config *cfg, const aw_lookup *l, c
     if (!rc && !(c->sql = pg__convert_sql(l->sql, &c->nq))) rc = AW_ENOMEM;
     if (rc) {
         pg__cfg_free(c);
-        return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+        return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     }
     if (c->nq > PG_MAX_PARAMS) {
         int nq = c->nq;
         pg__cfg_free(c);
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: the SQL has %d placeholders; at most %d "
-                               "(SQL: %.200s)", nq, PG_MAX_PARAMS, l->sql);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: the SQL has %d placeholders; at most %d "
+                        "(SQL: %.200s)", nq, PG_MAX_PARAMS, l->sql);
     }
     c->strategy = cfg->strategy;
     c->count = count ? count : cfg->strategy == AW_POSTGRES_POOL ? 4 : 2;
@@ -208,25 +208,25 @@ int pg__connect_error(const pg_cfg *c, PGconn *conn, char *err, size_t errlen)
 {
     char w[600];
     one_line(w, sizeof w, conn ? PQerrorMessage(conn) : "out of memory");
-    if (!conn) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    if (!conn) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     if (PQconnectionNeedsPassword(conn))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: user '%s' at %s needs a password and none "
-                               "was given (user:pass@ in the URI, PGPASSWORD or ~/.pgpass) (server: %s)",
-                               c->user, c->where, w);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: user '%s' at %s needs a password and none "
+                        "was given (user:pass@ in the URI, PGPASSWORD or ~/.pgpass) (server: %s)",
+                        c->user, c->where, w);
     if (strstr(w, "password authentication failed") || strstr(w, "authentication failed for user") ||
         (strstr(w, "role \"") && strstr(w, "does not exist")))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: wrong user or password for user '%s' at %s "
-                               "(server: %s)", c->user, c->where, w);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: wrong user or password for user '%s' at %s "
+                        "(server: %s)", c->user, c->where, w);
     if (strstr(w, "database \"") && strstr(w, "does not exist"))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: unknown database '%s' at %s (server: %s)",
-                               c->db, c->where, w);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: unknown database '%s' at %s (server: %s)",
+                        c->db, c->where, w);
     if (strstr(w, "permission denied for database") || strstr(w, "no pg_hba.conf entry"))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: user '%s' may not use database '%s' at %s "
-                               "(server: %s)", c->user, c->db, c->where, w);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: user '%s' may not use database '%s' at %s "
+                        "(server: %s)", c->user, c->db, c->where, w);
     if (strstr(w, "invalid") || strstr(w, "unrecognized") || strstr(w, "missing \"=\""))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: bad connection parameters: %s", w);
-    return aw__adapter_err(err, errlen, AW_ECONN, "postgres: cannot reach a server at %s: %s (is it running, "
-                           "and is the address right?)", c->where, w);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: bad connection parameters: %s", w);
+    return aw__errf(err, errlen, AW_ECONN, "postgres: cannot reach a server at %s: %s (is it running, "
+                    "and is the address right?)", c->where, w);
 }
 
 int pg__classify(PGconn *conn, const PGresult *r)
@@ -294,8 +294,8 @@ int pg__stmt_setup(pg_adapter *a, pg_stmt *s, const PGresult *desc, char *err, s
     s->nparams = PQnparams(desc);
     s->ncols = PQnfields(desc);
     if (s->nparams > PG_MAX_PARAMS)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: the SQL has %d parameters; at most %d",
-                               s->nparams, PG_MAX_PARAMS);
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: the SQL has %d parameters; at most %d",
+                        s->nparams, PG_MAX_PARAMS);
     if (!ALLOC(s->types, s->ncols) || !ALLOC(s->names, s->ncols) || !ALLOC(s->pval, s->nparams) ||
         !ALLOC(s->plen, s->nparams) || !ALLOC(s->pnum, s->nparams) || !(s->params = aw_params_new()) ||
         !(s->row = aw_row_new(s->ncols)) || !(s->res = aw_results_new()))
@@ -309,7 +309,7 @@ int pg__stmt_setup(pg_adapter *a, pg_stmt *s, const PGresult *desc, char *err, s
     return 0;
 oom:
     pg__stmt_free(s);
-    return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
 }
 
 int pg__prepare(pg_adapter *a, PGconn *conn, pg_stmt *s, char *err, size_t errlen)
@@ -321,16 +321,16 @@ int pg__prepare(pg_adapter *a, PGconn *conn, pg_stmt *s, char *err, size_t errle
         pg__errmsg(conn, r, w, sizeof w);
         int code = r && pg__classify(conn, r) == AW_EQUERY ? AW_EQUERY : AW_ECONN;
         PQclear(r);
-        return aw__adapter_err(err, errlen, code, "postgres: SQL does not prepare at %s: %s (SQL: %.300s)",
-                               c->where, w + 10, c->lookup.sql);
+        return aw__errf(err, errlen, code, "postgres: SQL does not prepare at %s: %s (SQL: %.300s)",
+                        c->where, w + 10, c->lookup.sql);
     }
     PQclear(r);
     r = PQdescribePrepared(conn, PG_STMT_NAME);
     if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
         pg__errmsg(conn, r, w, sizeof w);
         PQclear(r);
-        return aw__adapter_err(err, errlen, AW_ECONN, "postgres: cannot describe the lookup at %s: %s",
-                               c->where, w + 10);
+        return aw__errf(err, errlen, AW_ECONN, "postgres: cannot describe the lookup at %s: %s",
+                        c->where, w + 10);
     }
     int rc = pg__stmt_setup(a, s, r, err, errlen);
     PQclear(r);
@@ -347,19 +347,9 @@ static void fmt_double(char *b, size_t n, double d)
 int pg__stmt_bind(pg_stmt *s, void *input, aw_future *f)
 {
     const aw_lookup *l = &s->cfg->lookup;
-    aw_params_clear(s->params);
-    int rc = l->bind(l->ctx, input, s->params);
-    if (rc < 0) {
-        aw_results_fail(s->res, l, f, rc, "lookup bind callback failed");
-        return rc;
-    }
-    int np = aw_params_count(s->params);
+    int np = aw__lookup_bind(l, s->params, s->res, input, f, s->nparams, "the SQL");
+    if (np < 0) return np;
     char msg[160];
-    if (np > s->nparams) {
-        snprintf(msg, sizeof msg, "lookup bound %d parameters but the SQL has %d placeholders", np, s->nparams);
-        aw_results_fail(s->res, l, f, AW_EQUERY, msg);
-        return AW_EQUERY;
-    }
     for (int i = 0; i < s->nparams; i++) {
         aw_value v = { .type = AW_VNULL };
         if (i < np) aw_params_get(s->params, i, &v);
@@ -438,28 +428,33 @@ int aw_postgres_open(aw_adapter **out, const aw_postgres_config *cfg, const aw_l
                      char *err, size_t errlen)
 {
     if (err && errlen) err[0] = 0;
-    if (!out) return aw__adapter_err(err, errlen, AW_EINVAL, "aw_postgres_open: out is NULL");
+    if (!out) return aw__errf(err, errlen, AW_EINVAL, "aw_postgres_open: out is NULL");
     *out = NULL;
     if (!cfg || !lookup)
-        return aw__adapter_err(err, errlen, AW_EINVAL, "aw_postgres_open: cfg or lookup is NULL");
+        return aw__errf(err, errlen, AW_EINVAL, "aw_postgres_open: cfg or lookup is NULL");
     if (!lookup->sql || !lookup->bind || !lookup->row)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres: lookup->sql, ->bind and ->row are required");
+        return aw__errf(err, errlen, AW_ECONFIG, "postgres: lookup->sql, ->bind and ->row are required");
     pg_adapter *a = calloc(1, sizeof *a);
-    if (!a) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    if (!a) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     int rc = pg__cfg_init(&a->cfg, cfg, lookup, err, errlen);
     if (rc) { free(a); return rc; }
     a->base.scheme = pg_scheme;
     a->base.impl = a;
     rc = a->cfg.strategy == AW_POSTGRES_POOL ? pg__pool_start(a, err, errlen)
-                                             : pg__native_start(a, err, errlen);
+                                             : pg__async_start(a, err, errlen);
     if (rc) {
-        aw__adapter_free_columns(&a->base);
-        pg__cfg_free(&a->cfg);
-        free(a);
+        pg__adapter_free(a);
         return rc;
     }
     *out = &a->base;
     return 0;
+}
+
+void pg__adapter_free(pg_adapter *a)
+{
+    aw__adapter_free_columns(&a->base);
+    pg__cfg_free(&a->cfg);
+    free(a);
 }
 
 int aw_postgres_stats_get(aw_adapter *ad, aw_postgres_stats *out)
@@ -491,47 +486,35 @@ static bool libpq_knows(const char *k)
 int aw__postgres_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, char *err, size_t errlen)
 {
     aw_postgres_config cfg = { 0 };
-    if (!u->has_authority)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres URIs look like "
-                               "postgres://user[:pass]@host[:port]/database?...");
-    cfg.host = u->host;
-    cfg.port = (unsigned)u->port;
-    cfg.user = u->user;
-    cfg.password = u->pass;
-    if (u->path && u->path[0] == '/' && u->path[1]) {
-        if (strchr(u->path + 1, '/'))
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "postgres URI path '%s': expected /database",
-                                   u->path);
-        cfg.database = u->path + 1;
-    }
+    aw_uri_server srv = { .host = &cfg.host, .port = &cfg.port, .user = &cfg.user,
+                          .password = &cfg.password, .database = &cfg.database };
+    int rc = aw__uri_server(u, "postgres", "postgres://user[:pass]@host[:port]/database?...",
+                            &srv, err, errlen);
+    if (rc) return rc;
     const char *strategy = aw__uri_param(u, "strategy");
     if (strategy && strcmp(strategy, "async") && strcmp(strategy, "pool"))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "strategy=%s: must be pool or async", strategy);
+        return aw__errf(err, errlen, AW_ECONFIG, "strategy=%s: must be pool or async", strategy);
     bool th = aw__uri_param(u, "threads"), cn = aw__uri_param(u, "connections"),
          pl = aw__uri_param(u, "pipeline"), io = aw__uri_param(u, "io");
     if (!strategy && th && (cn || pl || io))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "threads= (strategy=pool) and connections=/pipeline=/io= "
-                               "(strategy=async) exclude each other; give one, or strategy=");
+        return aw__errf(err, errlen, AW_ECONFIG, "threads= (strategy=pool) and connections=/pipeline=/io= "
+                        "(strategy=async) exclude each other; give one, or strategy=");
     cfg.strategy = strategy ? (!strcmp(strategy, "pool") ? AW_POSTGRES_POOL : AW_POSTGRES_ASYNC)
                             : (cn || pl || io) ? AW_POSTGRES_ASYNC : AW_POSTGRES_POOL;
     if (cfg.strategy == AW_POSTGRES_ASYNC && th)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "threads= is for strategy=pool; "
-                               "strategy=async takes connections= and pipeline=");
+        return aw__errf(err, errlen, AW_ECONFIG, "threads= is for strategy=pool; "
+                        "strategy=async takes connections= and pipeline=");
     if (cfg.strategy == AW_POSTGRES_POOL && (cn || pl || io))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "%s= is for strategy=async; strategy=pool takes threads=",
-                               cn ? "connections" : pl ? "pipeline" : "io");
-    size_t rt = 0;
-    int rc;
-    if ((rc = aw__uri_size(u, "threads", 1, 1024, &cfg.threads, err, errlen)) ||
-        (rc = aw__uri_size(u, "connections", 1, 1024, &cfg.connections, err, errlen)) ||
-        (rc = aw__uri_size(u, "pipeline", 1, 65536, &cfg.pipeline, err, errlen)) ||
-        (rc = aw__uri_size(u, "queue", 1, 1 << 24, &cfg.queue_capacity, err, errlen)) ||
-        (rc = aw__uri_size(u, "read_timeout_ms", 1, 3600000, &rt, err, errlen)))
-        return rc;
-    cfg.read_timeout_ms = (int)rt;
+        return aw__errf(err, errlen, AW_ECONFIG, "%s= is for strategy=async; strategy=pool takes threads=",
+                        cn ? "connections" : pl ? "pipeline" : "io");
+    aw_uri_opts o = { .threads = &cfg.threads, .connections = &cfg.connections,
+                      .pipeline = &cfg.pipeline, .queue = &cfg.queue_capacity,
+                      .read_timeout_ms = &cfg.read_timeout_ms };
+    rc = aw__uri_opts(u, &o, err, errlen);
+    if (rc) return rc;
     const char *iov = aw__uri_param(u, "io");
     if (iov && strcmp(iov, "owner") && strcmp(iov, "thread"))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "io=%s: must be owner or thread", iov);
+        return aw__errf(err, errlen, AW_ECONFIG, "io=%s: must be owner or thread", iov);
     cfg.io_thread = iov && !strcmp(iov, "thread");
     /* Everything else libpq knows goes to libpq; the rest is a mistake. */
     const char *opts[2 * AW_URI_MAX_PARAMS + 1];
@@ -539,8 +522,8 @@ int aw__postgres_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, 
     for (int i = 0; i < u->nparams; i++) {
         if (u->used[i]) continue;
         if (!libpq_knows(u->key[i]))
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "unknown parameter '%s' in %s URI (known: %s)",
-                                   u->key[i], u->scheme, PG_KNOWN);
+            return aw__errf(err, errlen, AW_ECONFIG, "unknown parameter '%s' in %s URI (known: %s)",
+                            u->key[i], u->scheme, PG_KNOWN);
         u->used[i] = true;
         opts[no++] = u->key[i];
         opts[no++] = u->val[i];

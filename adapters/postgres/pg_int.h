@@ -91,10 +91,13 @@ void pg__errmsg(PGconn *conn, const PGresult *r, char *buf, size_t n);
 /* Silences libpq's notice printing on conn (NULL is fine). */
 void pg__quiet(PGconn *conn);
 
+/* What aw_postgres_open made (columns, cfg, a): for the strategies' close. */
+void pg__adapter_free(pg_adapter *a);
+
 /* Connect (blocking, libpq's connect_timeout); NULL only on ENOMEM. */
 PGconn *pg__connect_blocking(const pg_cfg *c);
 
 int pg__pool_start(pg_adapter *a, char *err, size_t errlen);
-int pg__native_start(pg_adapter *a, char *err, size_t errlen);
+int pg__async_start(pg_adapter *a, char *err, size_t errlen);
 
 #endif

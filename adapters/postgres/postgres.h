@@ -7,7 +7,7 @@
  *          connection, one query at a time per connection.
  *   async  native: libpq non-blocking + pipeline mode over N connections,
  *          up to `pipeline` queries in flight on each; answers are matched
- *          to records in FIFO order (adapters/postgres/native.c).
+ *          to records in FIFO order (adapters/postgres/async.c).
  *
  * By URI, through aw_adapter_open (adapters/adapter.h); postgres:// and
  * postgresql:// are the same:

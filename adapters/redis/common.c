@@ -48,25 +48,25 @@ static int parse_template(rd_cfg *c, const char *t, char *err, size_t errlen)
         if (c->nargs == cap) {
             cap = cap ? cap * 2 : 8;
             rd_arg *a = realloc(c->args, (size_t)cap * sizeof *a);
-            if (!a) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+            if (!a) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
             c->args = a;
         }
         rd_arg *a = &c->args[c->nargs];
         a->len = (size_t)(p - s);
-        if (!(a->text = strndup(s, a->len))) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+        if (!(a->text = strndup(s, a->len))) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
         a->nq = nq;
         c->nargs++;
         c->nparams += nq;
     }
     if (c->nargs == 0)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "redis: the command template is empty "
-                               "(expected e.g. 'GET user:?' or 'HMGET customer:? name city')");
+        return aw__errf(err, errlen, AW_ECONFIG, "redis: the command template is empty "
+                        "(expected e.g. 'GET user:?' or 'HMGET customer:? name city')");
     if (c->nparams > RD_MAX_PARAMS)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "redis: the command has %d ? (at most %d)",
-                               c->nparams, RD_MAX_PARAMS);
+        return aw__errf(err, errlen, AW_ECONFIG, "redis: the command has %d ? (at most %d)",
+                        c->nparams, RD_MAX_PARAMS);
     if (c->args[0].nq)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "redis: the command name '%s' cannot hold a ?",
-                               c->args[0].text);
+        return aw__errf(err, errlen, AW_ECONFIG, "redis: the command name '%s' cannot hold a ?",
+                        c->args[0].text);
     if (!strcasecmp(c->args[0].text, "HMGET")) c->kind = RD_HMGET;
     else if (!strcasecmp(c->args[0].text, "HGETALL")) c->kind = RD_HGETALL;
     else c->kind = RD_GENERIC;
@@ -77,38 +77,38 @@ static int cfg_init(rd_cfg *c, const aw_redis_config *cfg, const aw_lookup *l, c
 {
     memset(c, 0, sizeof *c);
     if (cfg->strategy != AW_REDIS_ASYNC && cfg->strategy != AW_REDIS_POOL)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "redis: unknown strategy %d", (int)cfg->strategy);
+        return aw__errf(err, errlen, AW_ECONFIG, "redis: unknown strategy %d", (int)cfg->strategy);
     size_t count = cfg->strategy == AW_REDIS_POOL ? cfg->threads : cfg->connections;
     if (count > 1024)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "redis: %s must be 1 to 1024 (got %zu)",
-                               cfg->strategy == AW_REDIS_POOL ? "threads" : "connections", count);
+        return aw__errf(err, errlen, AW_ECONFIG, "redis: %s must be 1 to 1024 (got %zu)",
+                        cfg->strategy == AW_REDIS_POOL ? "threads" : "connections", count);
     if (cfg->io != AW_REDIS_IO_DEFAULT && cfg->io != AW_REDIS_IO_OWNER && cfg->io != AW_REDIS_IO_THREAD)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "redis: unknown io %d", (int)cfg->io);
+        return aw__errf(err, errlen, AW_ECONFIG, "redis: unknown io %d", (int)cfg->io);
     if (cfg->strategy == AW_REDIS_POOL && cfg->io != AW_REDIS_IO_DEFAULT)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "redis: io= is for strategy=async (the pool's "
-                               "workers do their own I/O)");
+        return aw__errf(err, errlen, AW_ECONFIG, "redis: io= is for strategy=async (the pool's "
+                        "workers do their own I/O)");
     if (cfg->pipeline > 65536)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "redis: pipeline must be 1 to 65536 (got %zu)",
-                               cfg->pipeline);
+        return aw__errf(err, errlen, AW_ECONFIG, "redis: pipeline must be 1 to 65536 (got %zu)",
+                        cfg->pipeline);
     if (cfg->connect_timeout_ms < 0 || cfg->read_timeout_ms < 0)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "redis: timeouts must be >= 0 ms");
+        return aw__errf(err, errlen, AW_ECONFIG, "redis: timeouts must be >= 0 ms");
     if (cfg->port > 65535)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "redis: port %u out of range", cfg->port);
+        return aw__errf(err, errlen, AW_ECONFIG, "redis: port %u out of range", cfg->port);
     if (cfg->db < 0)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "redis: database number %d is negative", cfg->db);
+        return aw__errf(err, errlen, AW_ECONFIG, "redis: database number %d is negative", cfg->db);
     const char *pass = cfg->password;
     if (!pass && cfg->password_env) {
         pass = getenv(cfg->password_env);
         if (!pass)
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "redis: password_env=%s names an "
-                                   "environment variable that is not set", cfg->password_env);
+            return aw__errf(err, errlen, AW_ECONFIG, "redis: password_env=%s names an "
+                            "environment variable that is not set", cfg->password_env);
     }
     if (!pass) pass = getenv("AW_REDIS_PASSWORD");
     if (pass && !*pass) pass = NULL;
     const char *user = cfg->user && *cfg->user ? cfg->user : NULL;
     if (user && !pass)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "redis: user '%s' given without a password "
-                               "(user:pass@ in the URI, password_env=NAME or AW_REDIS_PASSWORD)", user);
+        return aw__errf(err, errlen, AW_ECONFIG, "redis: user '%s' given without a password "
+                        "(user:pass@ in the URI, password_env=NAME or AW_REDIS_PASSWORD)", user);
     bool oom = false;
     c->host = dup_or_null(cfg->host && *cfg->host ? cfg->host : "127.0.0.1", &oom);
     c->sock = dup_or_null(cfg->unix_socket && *cfg->unix_socket ? cfg->unix_socket : NULL, &oom);
@@ -116,7 +116,7 @@ static int cfg_init(rd_cfg *c, const aw_redis_config *cfg, const aw_lookup *l, c
     c->pass = dup_or_null(pass, &oom);
     if (oom) {
         cfg_free(c);
-        return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+        return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     }
     c->port = cfg->port ? cfg->port : 6379;
     c->db = cfg->db;
@@ -128,8 +128,7 @@ static int cfg_init(rd_cfg *c, const aw_redis_config *cfg, const aw_lookup *l, c
     c->connect_timeout_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 5000;
     c->read_timeout_ms = cfg->read_timeout_ms ? cfg->read_timeout_ms : 30000;
     c->lookup = *l;
-    if (c->sock) snprintf(c->where, sizeof c->where, "unix socket %s", c->sock);
-    else snprintf(c->where, sizeof c->where, "%s:%u", c->host, c->port);
+    aw__server_where(c->where, sizeof c->where, c->sock, c->host, c->port);
     int rc = parse_template(c, l->sql, err, errlen);
     if (rc) cfg_free(c);
     return rc;
@@ -160,9 +159,9 @@ int rd__connect(const rd_cfg *c, redisContext **out, char *err, size_t errlen)
     struct timeval ct = ms_tv(c->connect_timeout_ms);
     redisContext *k = c->sock ? redisConnectUnixWithTimeout(c->sock, ct)
                               : redisConnectWithTimeout(c->host, (int)c->port, ct);
-    if (!k) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    if (!k) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     if (k->err) {
-        aw__adapter_err(err, errlen, AW_ECONN, "redis: cannot reach a server at %s: %s", c->where, k->errstr);
+        aw__errf(err, errlen, AW_ECONN, "redis: cannot reach a server at %s: %s", c->where, k->errstr);
         redisFree(k);
         return AW_ECONN;
     }
@@ -175,10 +174,10 @@ int rd__connect(const rd_cfg *c, redisContext **out, char *err, size_t errlen)
         redisReply *r = redisCommandArgv(k, n, argv, lens);
         if (!r || r->type == REDIS_REPLY_ERROR) {
             int code = r ? AW_ECONFIG : AW_ECONN;
-            if (r) aw__adapter_err(err, errlen, code, "redis: AUTH as %s%s%s at %s refused: wrong user or "
-                                   "password (server: %s)", c->user ? "user '" : "the default user",
-                                   c->user ? c->user : "", c->user ? "'" : "", c->where, r->str);
-            else aw__adapter_err(err, errlen, code, "redis: no answer to AUTH from %s: %s", c->where, k->errstr);
+            if (r) aw__errf(err, errlen, code, "redis: AUTH as %s%s%s at %s refused: wrong user or "
+                            "password (server: %s)", c->user ? "user '" : "the default user",
+                            c->user ? c->user : "", c->user ? "'" : "", c->where, r->str);
+            else aw__errf(err, errlen, code, "redis: no answer to AUTH from %s: %s", c->where, k->errstr);
             freeReplyObject(r);
             redisFree(k);
             return code;
@@ -189,8 +188,8 @@ int rd__connect(const rd_cfg *c, redisContext **out, char *err, size_t errlen)
         redisReply *r = redisCommand(k, "SELECT %d", c->db);
         if (!r || r->type == REDIS_REPLY_ERROR) {
             int code = r ? AW_ECONFIG : AW_ECONN;
-            aw__adapter_err(err, errlen, code, "redis: SELECT %d at %s failed: %s", c->db, c->where,
-                            r ? r->str : k->errstr);
+            aw__errf(err, errlen, code, "redis: SELECT %d at %s failed: %s", c->db, c->where,
+                     r ? r->str : k->errstr);
             freeReplyObject(r);
             redisFree(k);
             return code;
@@ -203,8 +202,8 @@ int rd__connect(const rd_cfg *c, redisContext **out, char *err, size_t errlen)
     if (!r || r->type == REDIS_REPLY_ERROR) {
         int code = r && strncmp(r->str, "LOADING", 7) ? AW_ECONFIG : AW_ECONN;
         bool noauth = r && !strncmp(r->str, "NOAUTH", 6);
-        aw__adapter_err(err, errlen, code, "redis: PING at %s failed: %s%s", c->where, r ? r->str : k->errstr,
-                        noauth ? " (the server needs a login: user:pass@ in the URI, password_env=NAME "
+        aw__errf(err, errlen, code, "redis: PING at %s failed: %s%s", c->where, r ? r->str : k->errstr,
+                 noauth ? " (the server needs a login: user:pass@ in the URI, password_env=NAME "
                                  "or AW_REDIS_PASSWORD)" : "");
         freeReplyObject(r);
         redisFree(k);
@@ -227,26 +226,26 @@ static int check_command(const rd_cfg *c, char *err, size_t errlen)
     size_t lens[3] = { 7, 4, c->args[0].len };
     redisReply *r = redisCommandArgv(k, 3, argv, lens);
     if (!r) {
-        rc = aw__adapter_err(err, errlen, AW_ECONN, "redis: no answer from %s: %s", c->where, k->errstr);
+        rc = aw__errf(err, errlen, AW_ECONN, "redis: no answer from %s: %s", c->where, k->errstr);
     } else if (r->type == REDIS_REPLY_ERROR) {
         if (!strncmp(r->str, "NOAUTH", 6) || !strncmp(r->str, "WRONGPASS", 9))
-            rc = aw__adapter_err(err, errlen, AW_ECONFIG, "redis: %s needs a login: %s (give user:pass@ in "
-                                 "the URI, password_env=NAME or AW_REDIS_PASSWORD)", c->where, r->str);
+            rc = aw__errf(err, errlen, AW_ECONFIG, "redis: %s needs a login: %s (give user:pass@ in "
+                          "the URI, password_env=NAME or AW_REDIS_PASSWORD)", c->where, r->str);
         else if (strncmp(r->str, "NOPERM", 6))   /* a user may not run COMMAND: skip the check */
-            rc = aw__adapter_err(err, errlen, AW_EQUERY, "redis: COMMAND INFO %s failed: %s",
-                                 c->args[0].text, r->str);
+            rc = aw__errf(err, errlen, AW_EQUERY, "redis: COMMAND INFO %s failed: %s",
+                          c->args[0].text, r->str);
     } else if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
                r->element[0]->type != REDIS_REPLY_ARRAY) {
-        rc = aw__adapter_err(err, errlen, AW_EQUERY, "redis: unknown command '%s' (COMMAND INFO at %s "
-                             "knows no such command)", c->args[0].text, c->where);
+        rc = aw__errf(err, errlen, AW_EQUERY, "redis: unknown command '%s' (COMMAND INFO at %s "
+                      "knows no such command)", c->args[0].text, c->where);
     } else {
         const redisReply *info = r->element[0];
         if (info->elements >= 2 && info->element[1]->type == REDIS_REPLY_INTEGER) {
             long long arity = info->element[1]->integer;
             if ((arity > 0 && c->nargs != arity) || (arity < 0 && c->nargs < -arity))
-                rc = aw__adapter_err(err, errlen, AW_EQUERY, "redis: %s takes %s%lld arguments (the command "
-                                     "name counted), the template gives %d", c->args[0].text,
-                                     arity < 0 ? "at least " : "", arity < 0 ? -arity : arity, c->nargs);
+                rc = aw__errf(err, errlen, AW_EQUERY, "redis: %s takes %s%lld arguments (the command "
+                              "name counted), the template gives %d", c->args[0].text,
+                              arity < 0 ? "at least " : "", arity < 0 ? -arity : arity, c->nargs);
         }
     }
     freeReplyObject(r);
@@ -302,20 +301,8 @@ int rd__exec_build(rd_exec *e, void *input, aw_future *f)
 {
     const rd_cfg *c = e->cfg;
     const aw_lookup *l = &c->lookup;
-    aw_params_clear(e->params);
-    int rc = l->bind(l->ctx, input, e->params);
-    if (rc < 0) {
-        aw_results_fail(e->res, l, f, rc, "lookup bind callback failed");
-        return 0;
-    }
-    int np = aw_params_count(e->params);
-    if (np > c->nparams) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "lookup bound %d parameters but the command has %d placeholders (?)",
-                 np, c->nparams);
-        aw_results_fail(e->res, l, f, AW_EQUERY, msg);
-        return 0;
-    }
+    int np = aw__lookup_bind(l, e->params, e->res, input, f, c->nparams, "the command");
+    if (np < 0) return 0;                                /* f failed already */
     /* Arguments with a ? are built into buf at offsets (buf may move),
      * pointed at once all are in. */
     size_t used = 0;
@@ -477,21 +464,21 @@ int aw_redis_open(aw_adapter **out, const aw_redis_config *cfg, const aw_lookup 
                   char *err, size_t errlen)
 {
     if (err && errlen) err[0] = 0;
-    if (!out) return aw__adapter_err(err, errlen, AW_EINVAL, "aw_redis_open: out is NULL");
+    if (!out) return aw__errf(err, errlen, AW_EINVAL, "aw_redis_open: out is NULL");
     *out = NULL;
-    if (!cfg || !lookup) return aw__adapter_err(err, errlen, AW_EINVAL, "aw_redis_open: cfg or lookup is NULL");
+    if (!cfg || !lookup) return aw__errf(err, errlen, AW_EINVAL, "aw_redis_open: cfg or lookup is NULL");
     if (!lookup->sql || !lookup->bind || !lookup->row)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "redis: lookup->sql, ->bind and ->row are required");
+        return aw__errf(err, errlen, AW_ECONFIG, "redis: lookup->sql, ->bind and ->row are required");
     rd_adapter *a = calloc(1, sizeof *a);
-    if (!a) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    if (!a) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     int rc = cfg_init(&a->cfg, cfg, lookup, err, errlen);
     if (rc) { free(a); return rc; }
     a->base.scheme = rd_scheme;
     a->base.impl = a;
     if ((rc = check_command(&a->cfg, err, errlen)) == 0) {
-        if (set_columns(a)) rc = aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+        if (set_columns(a)) rc = aw__errf(err, errlen, AW_ENOMEM, "out of memory");
         else rc = a->cfg.strategy == AW_REDIS_POOL ? rd__pool_start(a, err, errlen)
-                                                   : rd__native_start(a, err, errlen);
+                                                   : rd__async_start(a, err, errlen);
     }
     if (rc) {
         aw__adapter_free_columns(&a->base);
@@ -531,55 +518,46 @@ int aw_redis_stats_get(aw_adapter *ad, aw_redis_stats *out)
 int aw__redis_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup, char *err, size_t errlen)
 {
     aw_redis_config cfg = { 0 };
-    if (!u->has_authority)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "redis URIs look like "
-                               "redis://[user[:pass]@]host[:port][/db]?...");
-    cfg.host = u->host;
-    cfg.port = (unsigned)u->port;
-    cfg.user = u->user;
+    aw_uri_server srv = { .host = &cfg.host, .port = &cfg.port, .user = &cfg.user };
+    int rc = aw__uri_server(u, "redis", "redis://[user[:pass]@]host[:port][/db]?...",
+                            &srv, err, errlen);
+    if (rc) return rc;
     cfg.password = u->pass && *u->pass ? u->pass : NULL;
     if (u->path && u->path[0] == '/' && u->path[1]) {
         char *end;
         long db = strtol(u->path + 1, &end, 10);
         if (*end || db < 0 || db > 1000000 || !isdigit((unsigned char)u->path[1]))
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "redis URI path '%s': expected /N, a database "
-                                   "number", u->path);
+            return aw__errf(err, errlen, AW_ECONFIG, "redis URI path '%s': expected /N, a database "
+                            "number", u->path);
         cfg.db = (int)db;
     }
     const char *strategy = aw__uri_param(u, "strategy");
     if (strategy && strcmp(strategy, "async") && strcmp(strategy, "pool"))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "strategy=%s: must be async or pool", strategy);
+        return aw__errf(err, errlen, AW_ECONFIG, "strategy=%s: must be async or pool", strategy);
     bool threads = aw__uri_param(u, "threads") != NULL, queue = aw__uri_param(u, "queue") != NULL;
     bool conns = aw__uri_param(u, "connections") != NULL, pipe = aw__uri_param(u, "pipeline") != NULL;
     const char *io = aw__uri_param(u, "io");
     if (!strategy && threads && (conns || pipe))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "threads= (strategy=pool) and connections=/pipeline= "
-                               "(strategy=async) exclude each other; give one, or strategy=");
+        return aw__errf(err, errlen, AW_ECONFIG, "threads= (strategy=pool) and connections=/pipeline= "
+                        "(strategy=async) exclude each other; give one, or strategy=");
     cfg.strategy = strategy ? (!strcmp(strategy, "pool") ? AW_REDIS_POOL : AW_REDIS_ASYNC)
                             : threads ? AW_REDIS_POOL : AW_REDIS_ASYNC;
     if (cfg.strategy == AW_REDIS_ASYNC && (threads || queue))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "%s= is for strategy=pool; strategy=async takes "
-                               "connections= and pipeline=", threads ? "threads" : "queue");
+        return aw__errf(err, errlen, AW_ECONFIG, "%s= is for strategy=pool; strategy=async takes "
+                        "connections= and pipeline=", threads ? "threads" : "queue");
     if (cfg.strategy == AW_REDIS_POOL && (conns || pipe || io))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "%s= is for strategy=async; strategy=pool takes "
-                               "threads=", conns ? "connections" : pipe ? "pipeline" : "io");
+        return aw__errf(err, errlen, AW_ECONFIG, "%s= is for strategy=async; strategy=pool takes "
+                        "threads=", conns ? "connections" : pipe ? "pipeline" : "io");
     if (io && strcmp(io, "owner") && strcmp(io, "thread"))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "io=%s: must be owner (the operator's owner "
-                               "thread runs the connections) or thread (an I/O thread of the adapter's)", io);
+        return aw__errf(err, errlen, AW_ECONFIG, "io=%s: must be owner (the operator's owner "
+                        "thread runs the connections) or thread (an I/O thread of the adapter's)", io);
     cfg.io = !io ? AW_REDIS_IO_DEFAULT : !strcmp(io, "owner") ? AW_REDIS_IO_OWNER : AW_REDIS_IO_THREAD;
-    size_t ct = 0, rt = 0;
-    int rc;
-    if ((rc = aw__uri_size(u, "threads", 1, 1024, &cfg.threads, err, errlen)) ||
-        (rc = aw__uri_size(u, "connections", 1, 1024, &cfg.connections, err, errlen)) ||
-        (rc = aw__uri_size(u, "pipeline", 1, 65536, &cfg.pipeline, err, errlen)) ||
-        (rc = aw__uri_size(u, "queue", 1, 1 << 24, &cfg.queue_capacity, err, errlen)) ||
-        (rc = aw__uri_size(u, "connect_timeout_ms", 1, 3600000, &ct, err, errlen)) ||
-        (rc = aw__uri_size(u, "read_timeout_ms", 1, 3600000, &rt, err, errlen)))
-        return rc;
-    cfg.connect_timeout_ms = (int)ct;
-    cfg.read_timeout_ms = (int)rt;
-    cfg.unix_socket = aw__uri_param(u, "unix_socket");
-    cfg.password_env = aw__uri_param(u, "password_env");
-    if ((rc = aw__uri_check_unused(u, REDIS_KNOWN, err, errlen))) return rc;
+    aw_uri_opts o = { .threads = &cfg.threads, .connections = &cfg.connections,
+                      .pipeline = &cfg.pipeline, .queue = &cfg.queue_capacity,
+                      .connect_timeout_ms = &cfg.connect_timeout_ms,
+                      .read_timeout_ms = &cfg.read_timeout_ms, .unix_socket = &cfg.unix_socket,
+                      .password_env = &cfg.password_env };
+    rc = aw__uri_opts(u, &o, err, errlen);
+    if (rc || (rc = aw__uri_check_unused(u, REDIS_KNOWN, err, errlen))) return rc;
     return aw_redis_open(out, &cfg, lookup, err, errlen);
 }

@@ -1,9 +1,9 @@
-/* Redis through the thread pool (lib/pool.h): each worker owns a blocking
- * redisContext (connected, AUTHed, SELECTed); a call binds, sends the argv
- * and waits for the reply, then turns it into rows. It lets go of the
- * input during the round trip, so a timeout never waits for the server. A
- * lost connection fails the record with AW_ECONN and hiredis's words and
- * asks the pool for a new connection (AW_POOL_RECONNECT). */
+/* strategy=pool: Redis through the thread pool (lib/pool.h): each worker
+ * owns a blocking redisContext (connected, AUTHed, SELECTed); a call binds,
+ * sends the argv and waits for the reply, then turns it into rows. It lets
+ * go of the input during the round trip, so a timeout never waits for the
+ * server. A lost connection fails the record with AW_ECONN and hiredis's
+ * words and asks the pool for a new connection (AW_POOL_RECONNECT). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,31 +15,24 @@ typedef struct rp_conn {
     rd_exec e;
 } rp_conn;
 
-typedef struct rd_pool {
-    rd_adapter *a;
-    aw_pool *pool;
-    _Atomic bool opened;         /* past the first connects: later ones are reconnects */
-} rd_pool;
-
 static void rp_disconnect(void *ctx, void *conn)
 {
-    rd_pool *p = ctx;
     rp_conn *k = conn;
     if (!k) return;
     redisFree(k->k);
     rd__exec_free(&k->e);
     free(k);
-    atomic_fetch_sub(&p->a->connected, 1);
+    aw__pool_client_down(ctx);
 }
 
 static int rp_connect(void *ctx, void **out, char *err, size_t errlen)
 {
-    rd_pool *p = ctx;
-    const rd_cfg *c = &p->a->cfg;
+    aw__pool_client *p = ctx;
+    const rd_cfg *c = &((rd_adapter *)p->a)->cfg;
     rp_conn *k = calloc(1, sizeof *k);
     if (!k || rd__exec_init(&k->e, c)) {
         free(k);
-        return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+        return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     }
     int rc = rd__connect(c, &k->k, err, errlen);
     if (rc) {
@@ -47,29 +40,28 @@ static int rp_connect(void *ctx, void **out, char *err, size_t errlen)
         free(k);
         return rc;
     }
-    atomic_fetch_add(&p->a->connected, 1);
-    if (atomic_load(&p->opened)) atomic_fetch_add(&p->a->reconnects, 1);
+    aw__pool_client_up(p);
     *out = k;
     return 0;
 }
 
 static int rp_call(void *ctx, void *conn, void *input, aw_future *f)
 {
-    rd_pool *p = ctx;
+    rd_adapter *a = ((aw__pool_client *)ctx)->a;
     rp_conn *k = conn;
     if (!rd__exec_build(&k->e, input, f)) return 0;     /* f settled already */
     /* The round trip needs no input (the argv lives in k->e): a timeout
      * meanwhile fails the record at once. */
     aw_pool_input_release();
-    redisReply *r = redisCommandArgv(k->k, p->a->cfg.nargs, k->e.argv, k->e.lens);
+    redisReply *r = redisCommandArgv(k->k, a->cfg.nargs, k->e.argv, k->e.lens);
     if (!r) {
         char msg[400];
-        rd__conn_errmsg(&p->a->cfg, k->k->errstr, msg, sizeof msg);
-        atomic_fetch_add(&p->a->conn_lost, 1);
-        aw_results_fail(k->e.res, &p->a->cfg.lookup, f, AW_ECONN, msg);
+        rd__conn_errmsg(&a->cfg, k->k->errstr, msg, sizeof msg);
+        atomic_fetch_add(&a->conn_lost, 1);
+        aw_results_fail(k->e.res, &a->cfg.lookup, f, AW_ECONN, msg);
         return AW_POOL_RECONNECT;          /* f settled, with hiredis's words */
     }
-    atomic_fetch_add(&p->a->commands, 1);
+    atomic_fetch_add(&a->commands, 1);
     if (!aw_pool_input_reacquire()) {      /* timed out: input may be gone */
         freeReplyObject(r);
         aw_future_fail(f, AW_ETIMEDOUT, NULL);
@@ -83,28 +75,15 @@ static int rp_call(void *ctx, void *conn, void *input, aw_future *f)
 static void rp_close(void *impl)
 {
     rd_adapter *a = impl;
-    rd_pool *p = a->strategy;
-    if (aw_pool_on_worker(p->pool)) return;   /* from a lookup callback: cannot join */
-    aw_pool_free(p->pool);
-    free(p);
+    if (aw__pool_client_free(a->strategy)) return;   /* from a lookup callback: cannot join */
     rd__adapter_free(a);
 }
 
 int rd__pool_start(rd_adapter *a, char *err, size_t errlen)
 {
-    rd_pool *p = calloc(1, sizeof *p);
-    if (!p) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
-    p->a = a;
-    aw_pool_config pc = { a->cfg.count, a->cfg.queue };
-    aw_sync_client client = { p, rp_connect, rp_call, rp_disconnect };
-    int rc = aw_pool_create(&p->pool, &pc, &client, err, errlen);
-    if (rc) {
-        free(p);
-        return rc;
-    }
-    atomic_store(&p->opened, true);
-    a->strategy = p;
-    a->base.fn = aw_pool_function(p->pool);
-    a->base.close = rp_close;
-    return 0;
+    aw__pool_client_cfg pc = {
+        .adapter = a, .base = &a->base, .close = rp_close, .threads = a->cfg.count,
+        .queue = a->cfg.queue, .connect = rp_connect, .call = rp_call, .disconnect = rp_disconnect,
+        .connected = &a->connected, .reconnects = &a->reconnects };
+    return aw__pool_client_start(&pc, &a->strategy, err, errlen);
 }

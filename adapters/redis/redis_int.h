@@ -87,8 +87,8 @@ int rd__auth_argv(const rd_cfg *c, const char *argv[3], size_t lens[3]);
 /* Frees what aw_redis_open made (the strategies' close, last). */
 void rd__adapter_free(rd_adapter *a);
 
-/* The two strategies (pool.c, native.c); on success the adapter owns a. */
+/* The two strategies (pool.c, async.c); on success the adapter owns a. */
 int rd__pool_start(rd_adapter *a, char *err, size_t errlen);
-int rd__native_start(rd_adapter *a, char *err, size_t errlen);
+int rd__async_start(rd_adapter *a, char *err, size_t errlen);
 
 #endif

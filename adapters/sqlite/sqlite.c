@@ -50,22 +50,27 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
 {
     sq_adapter *a = ctx;
     sq_conn *k = calloc(1, sizeof *k);
-    if (!k) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    if (!k) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     int flags = SQLITE_OPEN_NOMUTEX | (a->cfg.readwrite ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY);
+    /* The file not there, not a file, or not ours to read: only the user
+     * can fix that (AW_ECONFIG); anything else may pass (AW_ECONN). */
     struct stat st;
     if (stat(a->path, &st) == 0 && S_ISDIR(st.st_mode)) {
         free(k);
-        return aw__adapter_err(err, errlen, AW_ECONN, "cannot open SQLite database '%s': it is a "
-                               "directory, not a database file", a->path);
+        return aw__errf(err, errlen, AW_ECONFIG, "cannot open SQLite database '%s': it is a "
+                        "directory, not a database file", a->path);
     }
     int rc = sqlite3_open_v2(a->path, &k->db, flags, NULL);
     if (rc != SQLITE_OK) {
-        bool missing = access(a->path, F_OK) != 0 && errno == ENOENT;
-        aw__adapter_err(err, errlen, AW_ECONN, "cannot open SQLite database '%s': %s%s", a->path,
-                        k->db ? sqlite3_errmsg(k->db) : sqlite3_errstr(rc),
-                        missing ? " (no such file; the adapter never creates one)" : "");
+        int e = access(a->path, a->cfg.readwrite ? R_OK | W_OK : R_OK) ? errno : 0;
+        bool missing = e == ENOENT || e == ENOTDIR, denied = e == EACCES || e == EROFS;
+        int code = missing || denied ? AW_ECONFIG : AW_ECONN;
+        aw__errf(err, errlen, code, "cannot open SQLite database '%s': %s%s", a->path,
+                 k->db ? sqlite3_errmsg(k->db) : sqlite3_errstr(rc),
+                 missing ? " (no such file; the adapter never creates one)" :
+                 denied ? " (no permission)" : "");
         sq_disconnect(ctx, k);
-        return AW_ECONN;
+        return code;
     }
     if (a->cfg.busy_timeout_ms > 0) sqlite3_busy_timeout(k->db, a->cfg.busy_timeout_ms);
     /* A statement whose record timed out (or whose pool is closing) stops
@@ -75,8 +80,8 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
         char msg[200] = "";
         rc = a->cfg.on_connect(a->cfg.on_connect_ctx, k->db, msg, sizeof msg);
         if (rc < 0) {
-            aw__adapter_err(err, errlen, rc, "on_connect failed for '%s': %s", a->path,
-                            msg[0] ? msg : aw_strerror(rc));
+            aw__errf(err, errlen, rc, "on_connect failed for '%s': %s", a->path,
+                     msg[0] ? msg : aw_strerror(rc));
             sq_disconnect(ctx, k);
             return rc;
         }
@@ -84,9 +89,9 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
     const char *tail = NULL;
     rc = sqlite3_prepare_v3(k->db, a->lookup.sql, -1, SQLITE_PREPARE_PERSISTENT, &k->stmt, &tail);
     if (rc != SQLITE_OK || !k->stmt) {
-        aw__adapter_err(err, errlen, AW_EQUERY, "SQL does not prepare on '%s': %s (SQL: %s)",
-                        a->path, rc == SQLITE_OK ? "empty statement" : sqlite3_errmsg(k->db),
-                        a->lookup.sql);
+        aw__errf(err, errlen, AW_EQUERY, "SQL does not prepare on '%s': %s (SQL: %s)",
+                 a->path, rc == SQLITE_OK ? "empty statement" : sqlite3_errmsg(k->db),
+                 a->lookup.sql);
         sq_disconnect(ctx, k);
         return AW_EQUERY;
     }
@@ -95,15 +100,15 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
     while (tail && (*tail == ' ' || *tail == '\t' || *tail == '\n' || *tail == '\r' || *tail == ';'))
         tail++;
     if (tail && *tail) {
-        aw__adapter_err(err, errlen, AW_EQUERY, "SQL holds more than one statement; a lookup "
-                        "runs exactly one (extra: %.60s)", tail);
+        aw__errf(err, errlen, AW_EQUERY, "SQL holds more than one statement; a lookup "
+                 "runs exactly one (extra: %.60s)", tail);
         sq_disconnect(ctx, k);
         return AW_EQUERY;
     }
     if (!a->cfg.readwrite && !sqlite3_stmt_readonly(k->stmt)) {
-        aw__adapter_err(err, errlen, AW_ECONFIG, "SQL writes to the database but the adapter opens "
-                        "it read-only; add mode=rw (readwrite in aw_sqlite_config) (SQL: %s)",
-                        a->lookup.sql);
+        aw__errf(err, errlen, AW_ECONFIG, "SQL writes to the database but the adapter opens "
+                 "it read-only; add mode=rw (readwrite in aw_sqlite_config) (SQL: %s)",
+                 a->lookup.sql);
         sq_disconnect(ctx, k);
         return AW_ECONFIG;
     }
@@ -113,7 +118,7 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
     k->res = aw_results_new();
     if (!k->params || !k->row || !k->res) {
         sq_disconnect(ctx, k);
-        return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+        return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     }
     const char *names[ncol > 0 ? ncol : 1];
     for (int i = 0; i < ncol; i++) {
@@ -122,7 +127,7 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
     }
     if (aw__adapter_set_columns(&a->base, ncol, names, sqlite3_bind_parameter_count(k->stmt))) {
         sq_disconnect(ctx, k);
-        return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+        return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     }
     *out = k;
     return 0;
@@ -130,8 +135,7 @@ static int sq_connect(void *ctx, void **out, char *err, size_t errlen)
 
 static int bind_params(sq_conn *k)
 {
-    int n = aw_params_count(k->params), rc = SQLITE_OK;
-    if (n > sqlite3_bind_parameter_count(k->stmt)) return SQLITE_RANGE;
+    int n = aw_params_count(k->params), rc = SQLITE_OK;     /* checked: n <= the ?s */
     for (int i = 0; i < n && rc == SQLITE_OK; i++) {
         aw_value v;
         aw_params_get(k->params, i, &v);
@@ -171,18 +175,14 @@ static int sq_call(void *ctx, void *conn, void *input, aw_future *f)
     sq_adapter *a = ctx;
     sq_conn *k = conn;
     const aw_lookup *l = &a->lookup;
-    aw_params_clear(k->params);
-    int rc = l->bind(l->ctx, input, k->params);
-    if (rc < 0) return aw_results_fail(k->res, l, f, rc, "lookup bind callback failed"), 0;
+    int rc = aw__lookup_bind(l, k->params, k->res, input, f, sqlite3_bind_parameter_count(k->stmt),
+                             "the SQL");
+    if (rc < 0) return 0;                                /* f failed already */
     sqlite3_reset(k->stmt);
     sqlite3_clear_bindings(k->stmt);
     if ((rc = bind_params(k)) != SQLITE_OK) {
         char msg[256];
-        if (rc == SQLITE_RANGE)
-            snprintf(msg, sizeof msg, "lookup bound %d parameters but the SQL has %d placeholders",
-                     aw_params_count(k->params), sqlite3_bind_parameter_count(k->stmt));
-        else
-            snprintf(msg, sizeof msg, "cannot bind parameters: %s", sqlite3_errmsg(k->db));
+        snprintf(msg, sizeof msg, "cannot bind parameters: %s", sqlite3_errmsg(k->db));
         aw_results_fail(k->res, l, f, AW_EQUERY, msg);
         return 0;
     }
@@ -245,17 +245,17 @@ int aw_sqlite_open(aw_adapter **out, const aw_sqlite_config *cfg, const aw_looku
                    char *err, size_t errlen)
 {
     if (err && errlen) err[0] = 0;
-    if (!out) return aw__adapter_err(err, errlen, AW_EINVAL, "aw_sqlite_open: out is NULL");
+    if (!out) return aw__errf(err, errlen, AW_EINVAL, "aw_sqlite_open: out is NULL");
     *out = NULL;
-    if (!cfg || !lookup) return aw__adapter_err(err, errlen, AW_EINVAL, "aw_sqlite_open: cfg or lookup is NULL");
+    if (!cfg || !lookup) return aw__errf(err, errlen, AW_EINVAL, "aw_sqlite_open: cfg or lookup is NULL");
     if (!lookup->sql || !lookup->bind || !lookup->row)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "sqlite: lookup->sql, ->bind and ->row are required");
+        return aw__errf(err, errlen, AW_ECONFIG, "sqlite: lookup->sql, ->bind and ->row are required");
     if (!cfg->path || !*cfg->path)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "sqlite: no database path given");
+        return aw__errf(err, errlen, AW_ECONFIG, "sqlite: no database path given");
     sq_adapter *a = calloc(1, sizeof *a);
     if (!a || !(a->path = strdup(cfg->path))) {
         free(a);
-        return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+        return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     }
     a->cfg = *cfg;
     a->cfg.path = a->path;
@@ -286,29 +286,27 @@ int aw__sqlite_open_uri(aw_adapter **out, aw_uri *u, const aw_lookup *lookup,
 {
     aw_sqlite_config cfg = { 0 };
     if (u->host || u->user)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "sqlite URIs name a file: sqlite:///abs/path.db "
-                               "or sqlite:relative.db (a host was given)");
+        return aw__errf(err, errlen, AW_ECONFIG, "sqlite URIs name a file: sqlite:///abs/path.db "
+                        "or sqlite:relative.db (a host was given)");
     if (!u->path || !*u->path)
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "sqlite URI has no file path");
+        return aw__errf(err, errlen, AW_ECONFIG, "sqlite URI has no file path");
     cfg.path = u->path;
     size_t timeout = 0;
-    int rc;
-    if ((rc = aw__uri_size(u, "threads", 1, 1024, &cfg.threads, err, errlen)) ||
-        (rc = aw__uri_size(u, "queue", 1, 1 << 24, &cfg.queue_capacity, err, errlen)) ||
-        (rc = aw__uri_size(u, "busy_timeout_ms", 0, 3600000, &timeout, err, errlen)))
-        return rc;
+    aw_uri_opts o = { .threads = &cfg.threads, .queue = &cfg.queue_capacity };
+    int rc = aw__uri_opts(u, &o, err, errlen);
+    if (rc || (rc = aw__uri_size(u, "busy_timeout_ms", 0, 3600000, &timeout, err, errlen))) return rc;
     cfg.busy_timeout_ms = aw__uri_param(u, "busy_timeout_ms") ? (timeout ? (int)timeout : -1) : 0;
     const char *mode = aw__uri_param(u, "mode");
     if (mode && strcmp(mode, "ro") && strcmp(mode, "rw"))
-        return aw__adapter_err(err, errlen, AW_ECONFIG, "mode=%s: must be ro or rw", mode);
+        return aw__errf(err, errlen, AW_ECONFIG, "mode=%s: must be ro or rw", mode);
     cfg.readwrite = mode && !strcmp(mode, "rw");
     const char *rw = aw__uri_param(u, "readwrite");
     if (rw) {
         bool yes = !strcmp(rw, "1") || !strcmp(rw, "true") || !strcmp(rw, "yes");
         if (!yes && strcmp(rw, "0") && strcmp(rw, "false") && strcmp(rw, "no"))
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "readwrite=%s: must be 0 or 1", rw);
+            return aw__errf(err, errlen, AW_ECONFIG, "readwrite=%s: must be 0 or 1", rw);
         if (mode && yes != cfg.readwrite)
-            return aw__adapter_err(err, errlen, AW_ECONFIG, "mode=%s and readwrite=%s disagree", mode, rw);
+            return aw__errf(err, errlen, AW_ECONFIG, "mode=%s and readwrite=%s disagree", mode, rw);
         cfg.readwrite = yes;
     }
     if ((rc = aw__uri_check_unused(u, SQLITE_KNOWN, err, errlen))) return rc;

@@ -1,64 +1,58 @@
-/* Creating and freeing an operator: argument checks with a sentence for
- * every mistake, slots allocated in chunks as records need them, and the
- * orderly hand-back of whatever is still in flight at free. */
+/* The operator's life cycle, aw_op_create / aw_op_new to aw_op_free:
+ * argument checks with a sentence for every mistake, slots allocated in
+ * chunks as records need them, and the orderly hand-back of whatever is
+ * still in flight at free. */
+#include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+#include "error_int.h"
 #include "loop.h"
 #include "op_int.h"
 
 #define MAX_CAPACITY ((size_t)1 << 30)
 
-static int bad(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 static int check_config(const aw_config *cfg, const aw_function *fn, const aw_sink *sink,
                         char *err, size_t errlen)
 {
-    if (!cfg) return bad(err, errlen, AW_EINVAL, "aw_op_new: cfg is NULL");
-    if (!fn) return bad(err, errlen, AW_EINVAL, "aw_op_new: fn is NULL");
-    if (!sink) return bad(err, errlen, AW_EINVAL, "aw_op_new: sink is NULL");
-    if (!fn->invoke) return bad(err, errlen, AW_EINVAL, "aw_op_new: fn->invoke is NULL (it is required)");
-    if (!sink->emit) return bad(err, errlen, AW_EINVAL, "aw_op_new: sink->emit is NULL (it is required)");
+    if (!cfg) return aw__errf(err, errlen, AW_EINVAL, "aw_op_new: cfg is NULL");
+    if (!fn) return aw__errf(err, errlen, AW_EINVAL, "aw_op_new: fn is NULL");
+    if (!sink) return aw__errf(err, errlen, AW_EINVAL, "aw_op_new: sink is NULL");
+    if (!fn->invoke) return aw__errf(err, errlen, AW_EINVAL,
+                                     "aw_op_new: fn->invoke is NULL (it is required)");
+    if (!sink->emit) return aw__errf(err, errlen, AW_EINVAL,
+                                     "aw_op_new: sink->emit is NULL (it is required)");
     if (cfg->mode != AW_ORDERED && cfg->mode != AW_UNORDERED &&
         cfg->mode != AW_UNORDERED_EVENT_TIME && cfg->mode != AW_KEY_ORDERED)
-        return bad(err, errlen, AW_EINVAL, "aw_op_new: mode %d is not an aw_mode", (int)cfg->mode);
+        return aw__errf(err, errlen, AW_EINVAL, "aw_op_new: mode %d is not an aw_mode", (int)cfg->mode);
     if (cfg->mode == AW_KEY_ORDERED && !cfg->key_of)
-        return bad(err, errlen, AW_EINVAL, "aw_op_new: AW_KEY_ORDERED needs cfg->key_of "
-                   "(the key of an input) but it is NULL");
+        return aw__errf(err, errlen, AW_EINVAL, "aw_op_new: AW_KEY_ORDERED needs cfg->key_of "
+                        "(the key of an input) but it is NULL");
     if (cfg->mode != AW_KEY_ORDERED && (cfg->key_of || cfg->key_ctx || cfg->per_key_limit))
-        return bad(err, errlen, AW_EINVAL, "aw_op_new: key_of, key_ctx and per_key_limit are "
-                   "for AW_KEY_ORDERED only (mode is %d)", (int)cfg->mode);
+        return aw__errf(err, errlen, AW_EINVAL, "aw_op_new: key_of, key_ctx and per_key_limit are "
+                        "for AW_KEY_ORDERED only (mode is %d)", (int)cfg->mode);
     if (cfg->capacity == 0 || cfg->capacity > MAX_CAPACITY)
-        return bad(err, errlen, AW_EINVAL, "aw_op_new: capacity %zu (must be 1 to %zu)",
-                   cfg->capacity, MAX_CAPACITY);
+        return aw__errf(err, errlen, AW_EINVAL, "aw_op_new: capacity %zu (must be 1 to %zu)",
+                        cfg->capacity, MAX_CAPACITY);
     if (cfg->spin_us < -1 || cfg->spin_us > 1000)
-        return bad(err, errlen, AW_EINVAL, "aw_op_new: spin_us %d (must be -1 = never, 0 = "
-                   "default, or up to 1000)", cfg->spin_us);
+        return aw__errf(err, errlen, AW_EINVAL, "aw_op_new: spin_us %d (must be -1 = never, 0 = "
+                        "default, or up to 1000)", cfg->spin_us);
     if (cfg->timeout_ms < 0)
-        return bad(err, errlen, AW_EINVAL, "aw_op_new: timeout_ms %lld < 0 (0 = none)",
-                   (long long)cfg->timeout_ms);
+        return aw__errf(err, errlen, AW_EINVAL, "aw_op_new: timeout_ms %lld < 0 (0 = none)",
+                        (long long)cfg->timeout_ms);
     const aw_retry *r = &cfg->retry;
     if (r->max_attempts < 0 || r->delay_ms < 0 || r->max_delay_ms < 0)
-        return bad(err, errlen, AW_EINVAL, "aw_op_new: retry max_attempts, delay_ms and "
-                   "max_delay_ms must be >= 0 (got %d, %lld, %lld)", r->max_attempts,
-                   (long long)r->delay_ms, (long long)r->max_delay_ms);
+        return aw__errf(err, errlen, AW_EINVAL, "aw_op_new: retry max_attempts, delay_ms and "
+                        "max_delay_ms must be >= 0 (got %d, %lld, %lld)", r->max_attempts,
+                        (long long)r->delay_ms, (long long)r->max_delay_ms);
     if (!(r->multiplier == 0.0 || r->multiplier >= 1.0) || isinf(r->multiplier))
-        return bad(err, errlen, AW_EINVAL, "aw_op_new: retry multiplier %g (must be 0, 1 or > 1)",
-                   r->multiplier);
+        return aw__errf(err, errlen, AW_EINVAL, "aw_op_new: retry multiplier %g (must be 0, 1 or > 1)",
+                        r->multiplier);
     if (!cfg->clock.now_ms && cfg->clock.ctx)
-        return bad(err, errlen, AW_EINVAL, "aw_op_new: clock.ctx is set but clock.now_ms is NULL");
+        return aw__errf(err, errlen, AW_EINVAL, "aw_op_new: clock.ctx is set but clock.now_ms is NULL");
     return 0;
 }
 
@@ -135,8 +129,8 @@ static void efd_ready(void *ctx, unsigned events)
 static int attach(aw_op *op, aw_loop *l, char *err, size_t errlen)
 {
     if (aw__loop_attach(l, op))
-        return bad(err, errlen, AW_EINVAL, "aw_op_new: fn->loop is already attached to another "
-                   "operator (one loop drives one operator: free that operator first)");
+        return aw__errf(err, errlen, AW_EINVAL, "aw_op_new: fn->loop is already attached to another "
+                        "operator (one loop drives one operator: free that operator first)");
     op->loop = l;
     int rc = aw_watch_new(l, &op->efd_watch, op->efd, efd_ready, op);
     if (rc == 0) rc = aw_watch_set(op->efd_watch, AW_READ);
@@ -145,8 +139,8 @@ static int attach(aw_op *op, aw_loop *l, char *err, size_t errlen)
         op->efd_watch = NULL;
         aw__loop_detach(l, op);
         op->loop = NULL;
-        return bad(err, errlen, rc, "aw_op_new: cannot watch the eventfd in fn->loop (%s)",
-                   aw_strerror(rc));
+        return aw__errf(err, errlen, rc, "aw_op_new: cannot watch the eventfd in fn->loop (%s)",
+                        aw_strerror(rc));
     }
     return 0;
 }
@@ -155,26 +149,32 @@ int aw_op_create(aw_op **out, const aw_config *cfg, const aw_function *fn,
                  const aw_sink *sink, char *err, size_t errlen)
 {
     if (err && errlen) err[0] = 0;
-    if (!out) return bad(err, errlen, AW_EINVAL, "aw_op_new: out is NULL");
+    if (!out) return aw__errf(err, errlen, AW_EINVAL, "aw_op_new: out is NULL");
     *out = NULL;
     int rc = check_config(cfg, fn, sink, err, errlen);
     if (rc) return rc;
 
     aw_op *op = calloc(1, sizeof *op);
-    if (!op) return bad(err, errlen, AW_ENOMEM, "aw_op_new: out of memory");
+    if (!op) return aw__errf(err, errlen, AW_ENOMEM, "aw_op_new: out of memory");
     op->cfg = *cfg;
     op->fn = *fn;
     op->sink = *sink;
     op->default_clock = cfg->clock.now_ms == NULL;
-    op->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     op->spin_ns = cfg->spin_us == 0 ? SPIN_NS : cfg->spin_us < 0 ? 0 : (uint32_t)cfg->spin_us * 1000u;
+    op->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (op->efd < 0) {
+        int e = errno;
+        destroy(op);
+        return aw__errf(err, errlen, e == ENOMEM ? AW_ENOMEM : AW_EIO,
+                        "aw_op_new: cannot make the operator's eventfd: %s", strerror(e));
+    }
     /* The first chunk of slots and of futures; more as records need them. */
-    bool ok = op->efd >= 0 && aw__slots_grow(op) == 0;
+    bool ok = aw__slots_grow(op) == 0;
     aw_future *f = ok ? aw__future_get(op) : NULL;
     if (f) aw__future_put(op, f); else ok = false;
     if (!ok) {
         destroy(op);
-        return bad(err, errlen, AW_ENOMEM, "aw_op_new: cannot allocate the first slots");
+        return aw__errf(err, errlen, AW_ENOMEM, "aw_op_new: cannot allocate the first slots");
     }
     if (fn->loop && (rc = attach(op, fn->loop, err, errlen)) != 0) {
         destroy(op);
@@ -184,7 +184,7 @@ int aw_op_create(aw_op **out, const aw_config *cfg, const aw_function *fn,
     if (fn->open && (rc = fn->open(fn->ctx)) != 0) {
         destroy(op);
         if (rc > 0) rc = AW_EINVAL;
-        return bad(err, errlen, rc, "aw_op_new: fn->open failed with %s", aw_err_name(rc));
+        return aw__errf(err, errlen, rc, "aw_op_new: fn->open failed with %s", aw_err_name(rc));
     }
     *out = op;
     return 0;

@@ -1,10 +1,10 @@
-/* MySQL through MariaDB Connector/C's non-blocking API (mysql_*_start /
- * _cont), as a protocol of the native driver (adapters/native_int.h):
- * N connections, each with the lookup's statement prepared once and one
- * execution in flight (the protocol allows no more). The driver decides
- * who runs it -- the operator's owner thread (io=owner) or an I/O thread
- * (io=thread) -- and keeps queues, deadlines, reconnects, timeouts and
- * close; this file is the connection's state machine only:
+/* strategy=async: MySQL through MariaDB Connector/C's non-blocking API
+ * (mysql_*_start / _cont), as a protocol of the native driver
+ * (adapters/native_int.h): N connections, each with the lookup's statement
+ * prepared once and one execution in flight (the protocol allows no more).
+ * The driver decides who runs it -- the operator's owner thread (io=owner)
+ * or an I/O thread (io=thread) -- and keeps queues, deadlines, reconnects,
+ * timeouts and close; this file is the connection's state machine only:
  *
  *   CONNECT -> PREPARE -> IDLE <-> EXEC -> STORE -> IDLE
  *
@@ -51,12 +51,7 @@ static void step(my_adapter *a, aw__nat_conn *c, int st)
                   (st & MYSQL_WAIT_WRITE ? AW_WRITE : 0u);
     /* Only MYSQL_WAIT_TIMEOUT: nothing to watch; the driver's deadline
      * for this step ends it. */
-    int rc = aw__nat_watch(c, (int)mysql_get_socket(x->m), ev);
-    if (rc) {
-        char m[120];
-        snprintf(m, sizeof m, "mysql: cannot watch the connection's socket: %s", aw_strerror(rc));
-        aw__nat_down(c, AW_ECONN, m);
-    }
+    aw__nat_watch(c, (int)mysql_get_socket(x->m), ev);   /* on failure: down */
 }
 
 /* Resumes the suspended call with the events st (MYSQL_WAIT_*). */
@@ -222,12 +217,10 @@ static void n_free(void *impl)
 {
     my_adapter *a = impl;
     if (aw__nat_free(a->strategy)) return;          /* from inside a callback */
-    aw__adapter_free_columns(&a->base);
-    my__cfg_free(&a->cfg);
-    free(a);
+    my__adapter_free(a);
 }
 
-int my__native_start(my_adapter *a, char *err, size_t errlen)
+int my__async_start(my_adapter *a, char *err, size_t errlen)
 {
     aw__nat_cfg cfg = {
         .name = "MySQL", .prefix = "mysql", .where = a->cfg.where, .conns = a->cfg.count,

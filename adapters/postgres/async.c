@@ -1,4 +1,4 @@
-/* PostgreSQL native: libpq non-blocking + pipeline mode on the
+/* strategy=async: PostgreSQL through libpq non-blocking + pipeline mode on the
  * store-neutral driver (adapters/native_int.h), which owns the loop, the
  * FIFOs, deadlines, backoff, timeouts and close. This file is only the
  * protocol's state machine:
@@ -100,8 +100,7 @@ static bool rewatch(aw__nat_conn *c, pn_conn *st)
 {
     int f = PQflush(st->pg);
     if (f < 0) { down_conn(c, st, NULL); return false; }
-    aw__nat_watch(c, PQsocket(st->pg), AW_READ | (f || st->unsynced ? AW_WRITE : 0));
-    return true;
+    return aw__nat_watch(c, PQsocket(st->pg), AW_READ | (f || st->unsynced ? AW_WRITE : 0)) == 0;
 }
 
 static bool do_sync(aw__nat_conn *c, pn_conn *st)
@@ -379,12 +378,10 @@ static void pn_close(void *impl)
     pg_native *nv = a->strategy;
     if (aw__nat_free(nv->n)) return;       /* from a lookup callback: nothing */
     free_native(nv, a->cfg.count);
-    aw__adapter_free_columns(&a->base);
-    pg__cfg_free(&a->cfg);
-    free(a);
+    pg__adapter_free(a);
 }
 
-int pg__native_start(pg_adapter *a, char *err, size_t errlen)
+int pg__async_start(pg_adapter *a, char *err, size_t errlen)
 {
     size_t n = a->cfg.count, d = a->cfg.pipeline;
     pg_native *nv = calloc(1, sizeof *nv);
@@ -393,7 +390,7 @@ int pg__native_start(pg_adapter *a, char *err, size_t errlen)
         ok = (nv->ents[i] = calloc(d, sizeof **nv->ents)) && (nv->wires[i] = calloc(2 * d + 2, sizeof **nv->wires));
     if (!ok) {
         if (nv) free_native(nv, n);
-        return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+        return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     }
     nv->a = a;
     aw__nat_cfg nc = {

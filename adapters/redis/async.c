@@ -1,4 +1,4 @@
-/* Redis, pipelined, as a protocol of the native driver
+/* strategy=async: Redis, pipelined, as a protocol of the native driver
  * (adapters/native_int.h): N non-blocking connections with up to
  * `pipeline` commands in flight each, replies matched in order (FIFO). The
  * driver decides who runs it -- the operator's owner thread (io=owner) or
@@ -101,16 +101,6 @@ static bool out_command(rdc *x, int argc, const char *const *argv, const size_t 
     return true;
 }
 
-static void watch(aw__nat_conn *c, rdc *x, unsigned ev)
-{
-    int rc = aw__nat_watch(c, x->fd, ev);
-    if (rc) {
-        char m[120];
-        snprintf(m, sizeof m, "redis: cannot watch the connection's socket: %s", aw_strerror(rc));
-        aw__nat_down(c, AW_ECONN, m);
-    }
-}
-
 static void rd_teardown(void *pctx, aw__nat_conn *c)
 {
     rdc *x = aw__nat_state(c);
@@ -162,7 +152,7 @@ static void rd_connect(void *pctx, aw__nat_conn *c)
         return;
     }
     x->phase = P_CONNECT;
-    watch(c, x, AW_WRITE);
+    aw__nat_watch(c, x->fd, AW_WRITE);
 }
 
 /* One handshake reply (AUTH, SELECT, PING in that order). */
@@ -210,7 +200,7 @@ static void rd_submit(void *pctx, aw__nat_conn *c, aw__nat_req *r)
         if (aw__nat_head(c) == r) aw__nat_done(c);
         return;
     }
-    watch(c, x, AW_READ | AW_WRITE);   /* a system call only when it changes */
+    aw__nat_watch(c, x->fd, AW_READ | AW_WRITE);   /* a system call only when it changes */
 }
 
 /* Writes what the socket takes; false if the connection broke (down). */
@@ -227,7 +217,7 @@ static bool flush(void *pctx, aw__nat_conn *c, rdc *x)
         return false;
     }
     x->ooff = x->olen = 0;
-    watch(c, x, AW_READ);
+    aw__nat_watch(c, x->fd, AW_READ);
     return x->alive;
 }
 
@@ -316,10 +306,10 @@ static void n_free(void *impl)
     rd__adapter_free(a);
 }
 
-int rd__native_start(rd_adapter *a, char *err, size_t errlen)
+int rd__async_start(rd_adapter *a, char *err, size_t errlen)
 {
     rd_native *p = calloc(1, sizeof *p);
-    if (!p) return aw__adapter_err(err, errlen, AW_ENOMEM, "out of memory");
+    if (!p) return aw__errf(err, errlen, AW_ENOMEM, "out of memory");
     p->a = a;
     const rd_cfg *k = &a->cfg;
     aw__nat_cfg nc = { .name = "Redis", .prefix = "redis", .where = k->where, .conns = k->count,
