@@ -22,6 +22,9 @@ static void core_double_completion(void)
     free(b);                                   /* refused: still ours */
     ASSERT_EQ(aw_future_fail(p.f[0], AW_EQUERY, "second"), AW_EALREADY);
     ASSERT_EQ(aw_future_complete(p.f[0], NULL, 0), AW_EALREADY);
+    /* a bad argument is refused as such, done or not */
+    ASSERT_EQ(aw_future_complete(p.f[0], NULL, 2), AW_EINVAL);
+    ASSERT_EQ(aw_future_fail(p.f[0], 0, "x"), AW_EINVAL);
     /* record 2: fail, then complete */
     ASSERT_EQ(aw_future_fail(p.f[1], AW_ECONN, "gone"), 0);
     void *c = box_new(22);
@@ -380,6 +383,13 @@ static void core_snapshot_restart(void)
     snap s = { .stop_at = -1 };
     ASSERT_EQ(aw_op_snapshot(op, snap_visit, &s), 0);
     ASSERT_EQ(s.n, 6);                            /* 2 3 w3 4 5 6 */
+    ASSERT_EQ(s.in[0], 2);
+    ASSERT_TRUE(!s.wm[0] && s.wm[2]);
+    ASSERT_EQ(s.ts[2], 3);
+    ASSERT_EQ(s.in[5], 6);
+    snap s2 = { .stop_at = 1 };                   /* the visitor's code comes back */
+    ASSERT_EQ(aw_op_snapshot(op, snap_visit, &s2), 9);
+    ASSERT_EQ(s2.n, 1);
     aw_op_free(op);                               /* the crash */
     ASSERT_EQ(rec_count(&rs, 'd'), 5);
     ASSERT_EQ(rs.released, 1);                    /* 4's result */

@@ -70,6 +70,8 @@ static void core_bad_arguments_create(void)
     c = good;
     c.retry.multiplier = -2.0;
     BAD(&c, &fn, &sink, "multiplier");
+    c.retry.multiplier = 0.5;                  /* a delay that shrinks */
+    BAD(&c, &fn, &sink, "multiplier");
     c = good;
     c.clock.ctx = &p;                  /* a clock without now_ms */
     BAD(&c, &fn, &sink, "now_ms");
@@ -120,10 +122,25 @@ static void core_open_error(void)
     rec_sink_fini(&rs);
 }
 
-/* Bad arguments to a live operator (op_bad_arguments covers a NULL one):
- * refused with a message, and the operator works on. */
+/* A snapshot visitor that counts what it sees. */
+static int visit_count(void *ctx, void *input, int64_t ts, bool wm) { (*(int *)ctx)++; return 0; }
+
+/* A NULL operator is refused by every call; bad arguments to a live one
+ * are refused with a message, and the operator works on. */
 static void core_bad_arguments_calls(void)
 {
+    ASSERT_EQ(aw_op_push(NULL, NULL, 0), AW_EINVAL);
+    ASSERT_EQ(aw_op_try_push(NULL, NULL, 0), AW_EINVAL);
+    ASSERT_EQ(aw_op_watermark(NULL, 0), AW_EINVAL);
+    ASSERT_EQ(aw_op_poll(NULL, 0), AW_EINVAL);
+    ASSERT_EQ(aw_op_drain(NULL), AW_EINVAL);
+    ASSERT_EQ(aw_op_in_flight(NULL), 0);
+    ASSERT_EQ(aw_op_fd(NULL), -1);
+    ASSERT_EQ(aw_op_next_timer_ms(NULL), -1);
+    ASSERT_EQ(aw_op_snapshot(NULL, visit_count, NULL), AW_EINVAL);
+    aw_stats st;
+    ASSERT_EQ(aw_op_stats(NULL, &st), AW_EINVAL);
+    ASSERT_TRUE(aw_op_errmsg(NULL) != NULL);
     park p = { 0 };
     rec_sink rs;
     rec_sink_init(&rs, 4);
@@ -168,6 +185,7 @@ static void core_strerror_table(void)
     ASSERT_TRUE(strcmp(aw_strerror(INT32_MIN), aw_strerror(-12345)) == 0);
     ASSERT_STR_CONTAINS(aw_strerror(AW_ETIMEDOUT), "timed out");
     ASSERT_TRUE(strcmp(aw_err_name(AW_EAGAIN), "AW_EAGAIN") == 0);
+    ASSERT_TRUE(strcmp(aw_err_name(AW_ETIMEDOUT), "AW_ETIMEDOUT") == 0);
     ASSERT_TRUE(strcmp(aw_err_name(-999), "AW_UNKNOWN") == 0);
 }
 
@@ -315,8 +333,6 @@ typedef struct reent {
     int calls;
     int emits;
 } reent;
-
-static int visit_count(void *ctx, void *input, int64_t ts, bool wm) { (*(int *)ctx)++; return 0; }
 
 static void reent_emit(void *ctx, void *input, void *const *r, size_t n, int64_t ts)
 {

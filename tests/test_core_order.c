@@ -136,7 +136,7 @@ static void core_unordered_watermark_einval(void)
     ASSERT_EQ(aw_op_watermark(op, 1), AW_EINVAL);        /* empty */
     ASSERT_EQ(aw_op_push(op, (void *)1, 0), 0);
     ASSERT_EQ(aw_op_watermark(op, 2), AW_EINVAL);        /* with a record */
-    ASSERT_TRUE(aw_op_errmsg(op)[0] != 0);
+    ASSERT_STR_CONTAINS(aw_op_errmsg(op), "AW_UNORDERED");
     ASSERT_EQ(aw_op_in_flight(op), 1);
     ASSERT_EQ(rs.len, 0);
     ASSERT_EQ(park_done(&p, 0, 9), 0);
@@ -320,6 +320,7 @@ static void core_put_on_full(void)
         ASSERT_EQ(aw_op_in_flight(op), 3);
         int invoked = p.n;
         ASSERT_EQ(aw_op_try_push(op, (void *)4, 0), AW_EAGAIN);
+        ASSERT_STR_CONTAINS(aw_op_errmsg(op), "full");
         ASSERT_EQ(aw_op_try_push(op, (void *)4, 0), AW_EAGAIN);
         ASSERT_EQ(p.n, invoked);                       /* 4 never invoked */
         ASSERT_EQ(aw_op_in_flight(op), 3);
