@@ -134,16 +134,27 @@ typedef struct fx {
     aw_op *op;
 } fx;
 
-static inline aw_op *fx_open(fx *x, aw_config cfg, int flags)
+/* fx_open with fn.timeout set to on_timeout. */
+static inline aw_op *fx_open_timeout(fx *x, aw_config cfg, int flags,
+                                     void (*on_timeout)(void *ctx, void *input, aw_future *f))
 {
     memset(x, 0, sizeof *x);
     x->p.clock = &x->clock;
     x->p.mode = (flags & FX_FAIL) ? PARK_FAIL : (flags & FX_COMPLETE) ? PARK_COMPLETE : PARK_HOLD;
+    x->p.rs = &x->rs;
     rec_sink_init(&x->rs, 16);
     x->rs.boxes = (flags & FX_BOXES) != 0;
     if (flags & FX_CLOCK) cfg.clock = fake_clock_of(&x->clock);
-    x->op = park_op(&cfg, &x->p, &x->rs, !(flags & FX_NO_ERROR_SINK));
+    aw_function fn = park_fn(&x->p);
+    fn.timeout = on_timeout;
+    aw_sink sink = rec_sink_of(&x->rs, !(flags & FX_NO_ERROR_SINK), 1);
+    x->op = op_or_fail(&cfg, &fn, &sink);
     return x->op;
+}
+
+static inline aw_op *fx_open(fx *x, aw_config cfg, int flags)
+{
+    return fx_open_timeout(x, cfg, flags, NULL);
 }
 
 static inline void fx_free_op(fx *x)
