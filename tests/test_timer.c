@@ -153,7 +153,7 @@ static void timer_timeout_fallback(void)
     ASSERT_EQ(x.rs.ev[0].first, -7);
     ASSERT_EQ(x.rs.ev[0].ts, 11);
     ASSERT_EQ(x.rs.ev[1].first, 20);
-    ASSERT_EQ(park_done(&x.p, 0, 5), AW_EALREADY);   /* the fallback counted */
+    ASSERT_EQ(park_done(&x.p, 0, 5), AW_EALREADY); /* the fallback counted */
     aw_stats st;
     ASSERT_EQ(aw_op_stats(op, &st), 0);
     ASSERT_EQ(st.timed_out, 1);
