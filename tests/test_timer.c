@@ -130,13 +130,20 @@ static void fallback_timeout(void *ctx, void *input, aw_future *f)
     }
 }
 
+/* An operator (timeout 30 ms, capacity 4) whose fn.timeout is
+ * fallback_timeout in the given g_fb mode. */
+static aw_op *fallback_open(fx *x, aw_mode mode, int fb_mode)
+{
+    memset(&g_fb, 0, sizeof g_fb);
+    g_fb.mode = fb_mode;
+    aw_config cfg = { .mode = mode, .capacity = 4, .timeout_ms = 30 };
+    return fx_open_timeout(x, cfg, FX_CLOCK, fallback_timeout);
+}
+
 static void timer_timeout_fallback(void)
 {
     fx x;
-    memset(&g_fb, 0, sizeof g_fb);
-    g_fb.mode = 0;
-    aw_config cfg = { .mode = AW_ORDERED, .capacity = 4, .timeout_ms = 30 };
-    aw_op *op = fx_open_timeout(&x, cfg, FX_CLOCK, fallback_timeout);
+    aw_op *op = fallback_open(&x, AW_ORDERED, 0);
     ASSERT_EQ(aw_op_push(op, (void *)1, 11), 0);
     ASSERT_EQ(aw_op_push(op, (void *)2, 22), 0);
     ASSERT_EQ(park_done(&x.p, 1, 20), 0);
@@ -167,10 +174,7 @@ static void timer_timeout_fallback(void)
 static void timer_timeout_fallback_no_result(void)
 {
     fx x;
-    memset(&g_fb, 0, sizeof g_fb);
-    g_fb.mode = 1;
-    aw_config cfg = { .mode = AW_UNORDERED, .capacity = 4, .timeout_ms = 30 };
-    aw_op *op = fx_open_timeout(&x, cfg, FX_CLOCK, fallback_timeout);
+    aw_op *op = fallback_open(&x, AW_UNORDERED, 1);
     ASSERT_EQ(aw_op_push(op, (void *)1, 0), 0);
     set_now(&x.clock, 30);
     ASSERT_EQ(aw_op_poll(op, 0), 1);
@@ -186,10 +190,7 @@ static void timer_timeout_fallback_no_result(void)
 static void timer_timeout_handler_not_completing(void)
 {
     fx x;
-    memset(&g_fb, 0, sizeof g_fb);
-    g_fb.mode = 2;
-    aw_config cfg = { .mode = AW_ORDERED, .capacity = 4, .timeout_ms = 30 };
-    aw_op *op = fx_open_timeout(&x, cfg, FX_CLOCK, fallback_timeout);
+    aw_op *op = fallback_open(&x, AW_ORDERED, 2);
     ASSERT_EQ(aw_op_push(op, (void *)1, 0), 0);
     set_now(&x.clock, 1000);
     ASSERT_EQ(aw_op_poll(op, 0), 1);
