@@ -169,6 +169,17 @@ static inline void fx_close(fx *x)
     rec_sink_fini(&x->rs);
 }
 
+/* The operator's stats; fails the test (and returns zeros) if
+ * aw_op_stats does not return 0. */
+static inline aw_stats op_stats(aw_op *op)
+{
+    aw_stats st;
+    memset(&st, 0, sizeof st);
+    int rc = aw_op_stats(op, &st);
+    if (rc != 0) AW__FAIL("aw_op_stats: %d", rc);
+    return st;
+}
+
 /* A small deterministic generator (tests repeat exactly). */
 static inline uint32_t lcg_next(uint64_t *s)
 {

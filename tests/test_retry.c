@@ -106,8 +106,7 @@ static void retry_fixed_delay(void)
         ASSERT_TRUE(g_pred.ctx_seen == &tag);
         ASSERT_EQ(g_pred.input_seen, 1);
         ASSERT_EQ(g_pred.err_seen, AW_EQUERY);
-        aw_stats st;
-        ASSERT_EQ(aw_op_stats(x.op, &st), 0);
+        aw_stats st = op_stats(x.op);
         ASSERT_EQ(st.retried, 3);
         ASSERT_EQ(st.failed, 1);
         fx_close(&x);
@@ -128,9 +127,7 @@ static void retry_backoff_schedule(void)
     EXPECT_EVENTS(&x.rs, "x", 1);            /* 4 retries used: fails */
     ASSERT_EQ(x.rs.ev[0].err, AW_EQUERY);
     ASSERT_STR_CONTAINS(x.rs.ev[0].msg, "attempt 4");
-    aw_stats st;
-    ASSERT_EQ(aw_op_stats(x.op, &st), 0);
-    ASSERT_EQ(st.retried, 4);
+    ASSERT_EQ(op_stats(x.op).retried, 4);
     fx_close(&x);
 }
 
@@ -185,9 +182,7 @@ static void retry_if_result(void)
     EXPECT_EVENTS(&x.rs, "e", 3);
     ASSERT_EQ(x.rs.ev[0].first, 500);
     ASSERT_EQ(x.rs.released, 1);
-    aw_stats st;
-    ASSERT_EQ(aw_op_stats(x.op, &st), 0);
-    ASSERT_EQ(st.retried, 2);
+    ASSERT_EQ(op_stats(x.op).retried, 2);
     fx_close(&x);
 }
 
@@ -234,9 +229,7 @@ static void retry_not_wanted(void)
         ASSERT_EQ(x.p.n, 1);
         EXPECT_EVENTS(&x.rs, "x", 1);
         ASSERT_STR_CONTAINS(x.rs.ev[0].msg, "final");
-        aw_stats st;
-        ASSERT_EQ(aw_op_stats(x.op, &st), 0);
-        ASSERT_EQ(st.retried, 0);
+        ASSERT_EQ(op_stats(x.op).retried, 0);
         fx_close(&x);
     }
 }
@@ -277,8 +270,7 @@ static void retry_bounded_by_timeout(void)
     ASSERT_EQ(x.p.n, 3);
     ASSERT_EQ(x.rs.len, 1);
     ASSERT_EQ(aw_op_next_timer_ms(x.op), -1);
-    aw_stats st;
-    ASSERT_EQ(aw_op_stats(x.op, &st), 0);
+    aw_stats st = op_stats(x.op);
     ASSERT_EQ(st.retried, 2);
     ASSERT_EQ(st.timed_out, 0);
     fx_close(&x);
@@ -323,8 +315,7 @@ static void retry_timeout_covers_attempts(void)
     EXPECT_EVENTS(&x.rs, "x", 1);
     ASSERT_EQ(x.rs.ev[0].err, AW_ETIMEDOUT);
     ASSERT_EQ(park_done(&x.p, 1, 5), AW_ETIMEDOUT); /* attempt 2's late answer */
-    aw_stats st;
-    ASSERT_EQ(aw_op_stats(x.op, &st), 0);
+    aw_stats st = op_stats(x.op);
     ASSERT_EQ(st.retried, 1);
     ASSERT_EQ(st.timed_out, 1);
     fx_close(&x);
