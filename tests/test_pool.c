@@ -353,10 +353,8 @@ typedef struct gate_run {
     aw_op *op;
 } gate_run;
 
-typedef int (*gate_call)(void *ctx, void *conn, void *input, aw_future *f);
-
-static aw_op *gate_start(gate_run *r, int threads, gate_call call, aw_config cfg,
-                         long opened, int first_ok, int busy_connect_fail)
+static aw_op *gate_start(gate_run *r, int threads, int (*call)(void *, void *, void *, aw_future *),
+                         aw_config cfg, long opened, int first_ok, int busy_connect_fail)
 {
     memset(r, 0, sizeof *r);
     pthread_mutex_init(&r->g.mu, NULL);
