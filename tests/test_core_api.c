@@ -178,8 +178,7 @@ static void core_error_sink_keeps_position(void)
     ASSERT_TRUE(strcmp(x.rs.ev[1].msg, "(null)") != 0); /* msg is never NULL */
     ASSERT_EQ(x.rs.ev[2].err, AW_ECONN);
     ASSERT_STR_CONTAINS(x.rs.ev[2].msg, "db down");
-    aw_stats st;
-    ASSERT_EQ(aw_op_stats(op, &st), 0);
+    aw_stats st = op_stats(op);
     ASSERT_EQ(st.failed, 2);
     ASSERT_EQ(st.emitted, 2);
     fx_free_op(&x);
@@ -478,8 +477,7 @@ static void core_latency_small_run(void)
     ASSERT_EQ(park_done(&x.p, 1, 20), 0);
     ASSERT_EQ(park_done(&x.p, 2, 30), 0);
     ASSERT_EQ(aw_op_drain(op), 0);
-    aw_stats st;
-    ASSERT_EQ(aw_op_stats(op, &st), 0);
+    aw_stats st = op_stats(op);
     ASSERT_EQ(st.latency_n, 3);
     ASSERT_TRUE(st.p99_us >= 20000.0);
     ASSERT_TRUE(st.max_us >= 20000.0);

@@ -282,8 +282,7 @@ static void core_keyed_retry_keeps_order(void)
     ASSERT_EQ(park_done(&x.p, 3, 1), 0);
     ASSERT_EQ(aw_op_poll(op, 0), 2);
     EXPECT_EVENTS(&x.rs, "eee", 3, 1, 2);
-    aw_stats st;
-    ASSERT_EQ(aw_op_stats(op, &st), 0);
+    aw_stats st = op_stats(op);
     ASSERT_EQ(st.retried, 1);
     fx_close(&x);
 }
@@ -319,8 +318,7 @@ static void core_keyed_timeouts(void)
     ASSERT_EQ(park_done(&x.p, 1, 44), 0);       /* 4, key 2 */
     ASSERT_EQ(aw_op_drain(op), 0);
     EXPECT_EVENTS(&x.rs, "xxxe", 1, 2, 3, 4);
-    aw_stats st;
-    ASSERT_EQ(aw_op_stats(op, &st), 0);
+    aw_stats st = op_stats(op);
     ASSERT_EQ(st.timed_out, 3);
     fx_close(&x);
 }

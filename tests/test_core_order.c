@@ -133,8 +133,7 @@ static void core_unordered_watermark_einval(void)
     ASSERT_EQ(park_done(&x.p, 0, 9), 0);
     ASSERT_EQ(aw_op_drain(op), 0);
     EXPECT_EVENTS(&x.rs, "e", 1);
-    aw_stats st;
-    ASSERT_EQ(aw_op_stats(op, &st), 0);
+    aw_stats st = op_stats(op);
     ASSERT_EQ(st.watermarks, 0);
     fx_close(&x);
 }
@@ -420,8 +419,7 @@ static void core_watermark_only_stream(void)
         ASSERT_EQ(wrong, 0);
         ASSERT_EQ(aw_op_poll(op, 0), 0);
         ASSERT_EQ(aw_op_drain(op), 0);
-        aw_stats st;
-        ASSERT_EQ(aw_op_stats(op, &st), 0);
+        aw_stats st = op_stats(op);
         ASSERT_EQ(st.watermarks, 20);
         ASSERT_EQ(st.pushed, 0);
         ASSERT_EQ(x.p.n, 0);

@@ -26,8 +26,7 @@ static void timer_timeout_fires_at_due(void)
     ASSERT_STR_CONTAINS(x.rs.ev[0].msg, "100 ms");
     ASSERT_EQ(aw_op_in_flight(op), 0);
     ASSERT_EQ(aw_op_next_timer_ms(op), -1);
-    aw_stats st;
-    ASSERT_EQ(aw_op_stats(op, &st), 0);
+    aw_stats st = op_stats(op);
     ASSERT_EQ(st.timed_out, 1);
     ASSERT_EQ(st.failed, 1);
     ASSERT_EQ(st.emitted, 0);
@@ -67,8 +66,7 @@ static void timer_timeouts_in_order(void)
     ASSERT_EQ(wrong, 0);
     ASSERT_EQ(x.rs.len, N);
     ASSERT_EQ(aw_op_in_flight(op), 0);
-    aw_stats st;
-    ASSERT_EQ(aw_op_stats(op, &st), 0);
+    aw_stats st = op_stats(op);
     ASSERT_EQ(st.timed_out, N / 2);
     ASSERT_EQ(st.emitted, N / 2);
     fx_close(&x);
@@ -161,8 +159,7 @@ static void timer_timeout_fallback(void)
     ASSERT_EQ(x.rs.ev[0].ts, 11);
     ASSERT_EQ(x.rs.ev[1].first, 20);
     ASSERT_EQ(park_done(&x.p, 0, 5), AW_EALREADY); /* the fallback counted */
-    aw_stats st;
-    ASSERT_EQ(aw_op_stats(op, &st), 0);
+    aw_stats st = op_stats(op);
     ASSERT_EQ(st.timed_out, 1);
     ASSERT_EQ(st.emitted, 2);
     ASSERT_EQ(st.failed, 0);
@@ -222,8 +219,7 @@ static void timer_late_completion_ignored(void)
     ASSERT_EQ(aw_op_poll(op, 0), 0);
     ASSERT_EQ(x.rs.len, 2);
     ASSERT_EQ(x.rs.released, 0);
-    aw_stats st;
-    ASSERT_EQ(aw_op_stats(op, &st), 0);
+    aw_stats st = op_stats(op);
     ASSERT_EQ(st.late, 2);
     ASSERT_EQ(st.timed_out, 2);
     ASSERT_EQ(st.emitted, 0);
