@@ -3,8 +3,8 @@
  * test_op_loop.c): a "park" adapter the test drives by hand, the "fx"
  * fixture (a park on a fake clock, a rec_sink, an operator over them),
  * malloc'd result boxes, a "handoff" adapter whose second thread completes
- * futures, and EXPECT_EVENTS. Everything is static inline: one source, no
- * link-time helpers. */
+ * futures, op_or_fail / op_stats, and EXPECT_EVENTS. Everything is static
+ * inline: one source, no link-time helpers. */
 #ifndef CORE_TEST_H
 #define CORE_TEST_H
 
