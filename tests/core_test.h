@@ -1,9 +1,10 @@
-/* Helpers for the core_order, core_api, core_calls, timer and retry suites
- * (test_core_order.c, test_core_api.c, test_core_calls.c, test_timer.c,
- * test_retry.c): a "park" adapter the test drives by hand, malloc'd result
- * boxes, a "handoff" adapter whose second thread completes futures, and
- * EXPECT_EVENTS. Everything is static inline: one source, no link-time
- * helpers. */
+/* Helpers for the core suites (test_core_order.c, test_core_api.c,
+ * test_core_calls.c, test_core_keyed.c, test_timer.c, test_retry.c,
+ * test_op_loop.c): a "park" adapter the test drives by hand, the "fx"
+ * fixture (a park on a fake clock, a rec_sink, an operator over them),
+ * malloc'd result boxes, a "handoff" adapter whose second thread completes
+ * futures, op_or_fail / op_stats, and EXPECT_EVENTS. Everything is static
+ * inline: one source, no link-time helpers. */
 #ifndef CORE_TEST_H
 #define CORE_TEST_H
 
@@ -95,18 +96,88 @@ static inline aw_function park_fn(park *p)
     return fn;
 }
 
-/* Creates an operator over a park and a rec_sink; fails the test (and
- * returns NULL) if that does not work. */
+/* Creates an operator; fails the test (and returns NULL) if that does not
+ * work. */
+static inline aw_op *op_or_fail(const aw_config *cfg, const aw_function *fn, const aw_sink *sink)
+{
+    aw_op *op = NULL;
+    char err[256] = "";
+    int rc = aw_op_create(&op, cfg, fn, sink, err, sizeof err);
+    if (rc != 0) AW__FAIL("aw_op_create: %d %s", rc, err);
+    return op;
+}
+
+/* An operator over a park and a rec_sink (its error callback only if
+ * with_error); NULL, the test failed, if that does not work. */
 static inline aw_op *park_op(const aw_config *cfg, park *p, rec_sink *rs, int with_error)
 {
     p->rs = rs;
     aw_function fn = park_fn(p);
     aw_sink sink = rec_sink_of(rs, with_error, 1);
-    aw_op *op = NULL;
-    char err[256] = "";
-    int rc = aw_op_create(&op, cfg, &fn, &sink, err, sizeof err);
-    if (rc != 0) AW__FAIL("aw_op_create: %d %s", rc, err);
-    return op;
+    return op_or_fail(cfg, &fn, &sink);
+}
+
+/* ------------------------------------------------------------- fixture */
+
+/* The setup most core tests share: a park, a fake clock at 0 (the park
+ * records its time of each invoke), a rec_sink, and x->op over them.
+ * Flags: FX_CLOCK, cfg runs on x->clock; FX_BOXES, results are boxes the
+ * sink frees; FX_NO_ERROR_SINK, no sink.error; FX_COMPLETE / FX_FAIL, the
+ * park's mode. fx_free_op frees the operator (the sink's events stay to
+ * check); fx_close frees what is left. The fx must not move once open. */
+enum { FX_CLOCK = 1, FX_BOXES = 2, FX_NO_ERROR_SINK = 4, FX_COMPLETE = 8, FX_FAIL = 16 };
+
+typedef struct fx {
+    fake_clock clock;
+    park p;
+    rec_sink rs;
+    aw_op *op;
+} fx;
+
+/* fx_open with fn.timeout set to on_timeout. */
+static inline aw_op *fx_open_timeout(fx *x, aw_config cfg, int flags,
+                                     void (*on_timeout)(void *ctx, void *input, aw_future *f))
+{
+    memset(x, 0, sizeof *x);
+    x->p.clock = &x->clock;
+    x->p.mode = (flags & FX_FAIL) ? PARK_FAIL : (flags & FX_COMPLETE) ? PARK_COMPLETE : PARK_HOLD;
+    x->p.rs = &x->rs;
+    rec_sink_init(&x->rs, 16);
+    x->rs.boxes = (flags & FX_BOXES) != 0;
+    if (flags & FX_CLOCK) cfg.clock = fake_clock_of(&x->clock);
+    aw_function fn = park_fn(&x->p);
+    fn.timeout = on_timeout;
+    aw_sink sink = rec_sink_of(&x->rs, !(flags & FX_NO_ERROR_SINK), 1);
+    x->op = op_or_fail(&cfg, &fn, &sink);
+    return x->op;
+}
+
+static inline aw_op *fx_open(fx *x, aw_config cfg, int flags)
+{
+    return fx_open_timeout(x, cfg, flags, NULL);
+}
+
+static inline void fx_free_op(fx *x)
+{
+    aw_op_free(x->op);
+    x->op = NULL;
+}
+
+static inline void fx_close(fx *x)
+{
+    fx_free_op(x);
+    rec_sink_fini(&x->rs);
+}
+
+/* The operator's stats; fails the test (and returns zeros) if
+ * aw_op_stats does not return 0. */
+static inline aw_stats op_stats(aw_op *op)
+{
+    aw_stats st;
+    memset(&st, 0, sizeof st);
+    int rc = aw_op_stats(op, &st);
+    if (rc != 0) AW__FAIL("aw_op_stats: %d", rc);
+    return st;
 }
 
 /* A small deterministic generator (tests repeat exactly). */
@@ -231,6 +302,14 @@ static inline aw_function handoff_fn(handoff *h)
 {
     aw_function fn = { .ctx = h, .invoke = handoff_invoke, .close = handoff_close };
     return fn;
+}
+
+/* An operator over a handoff and a rec_sink (error and discard too). */
+static inline aw_op *handoff_op(const aw_config *cfg, handoff *h, rec_sink *rs)
+{
+    aw_function fn = handoff_fn(h);
+    aw_sink sink = rec_sink_of(rs, 1, 1);
+    return op_or_fail(cfg, &fn, &sink);
 }
 
 /* Checks the events of a rec_sink against a string of kinds and a list of

@@ -198,128 +198,151 @@ static aw_adapter_stats stats(aw_adapter *a)
     return s;
 }
 
+/* One test's adapter (a pool of 4 over the suite's file, with sql and the
+ * URI parameters params) and an operator over it whose sink is t. */
+typedef struct run {
+    aw_adapter *a;
+    aw_op *op;
+    tally t;
+} run;
+
+/* Opens r; NULL (the test failed, nothing is left open) if the adapter
+ * or the operator does not open. */
+static aw_op *run_open(run *r, const char *sql, const char *params, aw_config cfg)
+{
+    memset(r, 0, sizeof *r);
+    r->a = open_uri(sql, params);
+    if (r->a) r->op = new_op(r->a, &r->t, cfg);
+    if (r->a && !r->op) {
+        aw_adapter_close(r->a);
+        r->a = NULL;
+    }
+    return r->op;
+}
+
+static void run_close(run *r)
+{
+    aw_op_free(r->op);
+    aw_adapter_close(r->a);
+}
+
+static int64_t g_now;            /* the cache clock of cache_expiry */
+
+/* For each i: moves the cache clock to at[i] (if at), pushes keys[i],
+ * drains, and compares the store's query count with want[i]. Returns how
+ * many steps went wrong. */
+static long push_each(run *r, const intptr_t *keys, const int64_t *at, const uint64_t *want, int n)
+{
+    long wrong = 0;
+    for (int i = 0; i < n; i++) {
+        if (at) g_now = at[i];
+        if (aw_op_push(r->op, (void *)keys[i], 0) != 0 || aw_op_drain(r->op) != 0) wrong++;
+        if (stats(r->a).queries != want[i]) wrong++;
+    }
+    return wrong;
+}
+
 /* ----------------------------------------------------------- tests */
 
 /* 100 records of one key while its query is held at the store: one
  * query, 99 coalesced, each record its own result; then a hit. */
 static void cache_single_flight_100(void)
 {
-    aw_adapter *a = open_uri(SQL_ONE, "cache=10");
-    if (!a) return;
-    tally t = { 0 };
+    run r;
     aw_config cfg = { .mode = AW_UNORDERED, .capacity = 128 };
-    aw_op *op = new_op(a, &t, cfg);
+    aw_op *op = run_open(&r, SQL_ONE, "cache=10", cfg);
+    if (!op) return;
     gate_set(1, 0);
     long calls0 = g_gate.calls, rows0 = atomic_load(&g_rows);
     for (intptr_t i = 0; i < 100; i++) ASSERT_EQ(aw_op_push(op, (void *)(7 + i * 100000), 0), 0);
     ASSERT_TRUE(gate_wait_inside(1));
-    aw_adapter_stats s = stats(a);
+    aw_adapter_stats s = stats(r.a);
     ASSERT_EQ(s.queries, 1);
     ASSERT_EQ(s.cache_misses, 100);
     ASSERT_EQ(s.coalesced, 99);
     ASSERT_EQ(s.cache_hits, 0);
-    ASSERT_EQ(t.emitted, 0);
+    ASSERT_EQ(r.t.emitted, 0);
     gate_set(0, 0);
     ASSERT_EQ(aw_op_drain(op), 0);
-    ASSERT_EQ(t.emitted, 100);
-    ASSERT_EQ(t.rows, 100);
-    ASSERT_EQ(t.wrong, 0);
+    ASSERT_EQ(r.t.emitted, 100);
+    ASSERT_EQ(r.t.rows, 100);
+    ASSERT_EQ(r.t.wrong, 0);
     ASSERT_EQ(atomic_load(&g_rows) - rows0, 100);    /* row ran for every record */
     ASSERT_EQ(g_gate.calls - calls0, 1);             /* the store saw one query */
     ASSERT_EQ(aw_op_push(op, (void *)7, 0), 0);      /* now from the cache */
     ASSERT_EQ(aw_op_drain(op), 0);
-    s = stats(a);
+    s = stats(r.a);
     ASSERT_EQ(s.queries, 1);
     ASSERT_EQ(s.cache_hits, 1);
     ASSERT_EQ(s.cache_entries, 1);
-    ASSERT_EQ(t.emitted, 101);
-    aw_op_free(op);
-    aw_adapter_close(a);
+    ASSERT_EQ(r.t.emitted, 101);
+    run_close(&r);
 }
 
 /* Several rows per key: a hit replays each row through row, in order. */
 static void cache_hits_replay_rows(void)
 {
-    aw_adapter *a = open_uri(SQL_MANY, "cache=100");
-    if (!a) return;
-    tally t = { 0 };
+    run r;
     aw_config cfg = { .mode = AW_ORDERED, .capacity = 8 };
-    aw_op *op = new_op(a, &t, cfg);
+    aw_op *op = run_open(&r, SQL_MANY, "cache=100", cfg);
+    if (!op) return;
     for (int pass = 0; pass < 2; pass++) {
         for (intptr_t k = 1; k <= 30; k++) ASSERT_EQ(aw_op_push(op, (void *)k, 0), 0);
         ASSERT_EQ(aw_op_drain(op), 0);
     }
-    ASSERT_EQ(t.emitted, 60);
-    ASSERT_EQ(t.wrong, 0);
+    ASSERT_EQ(r.t.emitted, 60);
+    ASSERT_EQ(r.t.wrong, 0);
     long bad = 0;
     for (size_t i = 0; i < 30; i++)                  /* ids k % 3 rows, both passes */
-        if (t.seen[i] != t.seen[i + 30] || t.seen[i] != (intptr_t)((i + 1) % 3)) bad++;
+        if (r.t.seen[i] != r.t.seen[i + 30] || r.t.seen[i] != (intptr_t)((i + 1) % 3)) bad++;
     ASSERT_EQ(bad, 0);
-    aw_adapter_stats s = stats(a);
+    aw_adapter_stats s = stats(r.a);
     ASSERT_EQ(s.queries, 30);
     ASSERT_EQ(s.cache_hits, 30);
     ASSERT_EQ(s.cache_misses, 30);
     ASSERT_EQ(s.cache_entries, 30);                  /* zero-row answers too */
-    aw_op_free(op);
-    aw_adapter_close(a);
+    run_close(&r);
 }
 
-static int64_t g_now;
 static int64_t test_now(void *ctx) { (void)ctx; return g_now; }
 
 static void cache_expiry(void)
 {
-    aw_adapter *a = open_uri(SQL_ONE, "cache=10&cache_ttl_ms=100");
-    if (!a) return;
-    aw__cache_set_clock(a, test_now, NULL);
-    tally t = { 0 };
+    run r;
     aw_config cfg = { .mode = AW_ORDERED, .capacity = 4 };
-    aw_op *op = new_op(a, &t, cfg);
+    aw_op *op = run_open(&r, SQL_ONE, "cache=10&cache_ttl_ms=100", cfg);
+    if (!op) return;
+    aw__cache_set_clock(r.a, test_now, NULL);
+    intptr_t keys[] = { 5, 5, 5, 5, 5, 5 };
     int64_t at[] = { 0, 50, 99, 100, 150, 250 };
     uint64_t want_queries[] = { 1, 1, 1, 2, 2, 3 };
-    long wrong = 0;
-    for (int i = 0; i < 6; i++) {
-        g_now = at[i];
-        ASSERT_EQ(aw_op_push(op, (void *)5, 0), 0);
-        ASSERT_EQ(aw_op_drain(op), 0);
-        if (stats(a).queries != want_queries[i]) wrong++;
-    }
-    ASSERT_EQ(wrong, 0);
-    aw_adapter_stats s = stats(a);
+    ASSERT_EQ(push_each(&r, keys, at, want_queries, 6), 0);
+    aw_adapter_stats s = stats(r.a);
     ASSERT_EQ(s.expired, 2);
     ASSERT_EQ(s.cache_hits, 3);
-    ASSERT_EQ(t.emitted, 6);
-    ASSERT_EQ(t.wrong, 0);
-    aw_op_free(op);
-    aw_adapter_close(a);
+    ASSERT_EQ(r.t.emitted, 6);
+    ASSERT_EQ(r.t.wrong, 0);
+    run_close(&r);
 }
 
 /* cache=3: the least recently used key goes first. */
 static void cache_eviction_lru(void)
 {
-    aw_adapter *a = open_uri(SQL_ONE, "cache=3");
-    if (!a) return;
-    tally t = { 0 };
+    run r;
     aw_config cfg = { .mode = AW_ORDERED, .capacity = 4 };
-    aw_op *op = new_op(a, &t, cfg);
+    aw_op *op = run_open(&r, SQL_ONE, "cache=3", cfg);
+    if (!op) return;
     intptr_t keys[] = { 1, 2, 3, 1, 4, 2, 1, 3 };
     /* 1 2 3: miss; 1: hit; 4: miss, evicts 2; 2: miss, evicts 3;
      * 1: hit; 3: miss, evicts 4 */
     uint64_t want_q[] = { 1, 2, 3, 3, 4, 5, 5, 6 };
-    long wrong = 0;
-    for (int i = 0; i < 8; i++) {
-        ASSERT_EQ(aw_op_push(op, (void *)keys[i], 0), 0);
-        ASSERT_EQ(aw_op_drain(op), 0);
-        if (stats(a).queries != want_q[i]) wrong++;
-    }
-    ASSERT_EQ(wrong, 0);
-    aw_adapter_stats s = stats(a);
+    ASSERT_EQ(push_each(&r, keys, NULL, want_q, 8), 0);
+    aw_adapter_stats s = stats(r.a);
     ASSERT_EQ(s.evictions, 3);
     ASSERT_EQ(s.cache_entries, 3);
     ASSERT_EQ(s.cache_hits, 2);
-    ASSERT_EQ(t.wrong, 0);
-    aw_op_free(op);
-    aw_adapter_close(a);
+    ASSERT_EQ(r.t.wrong, 0);
+    run_close(&r);
 }
 
 /* A key with no row is cached unless cache_missing=0. */
@@ -327,23 +350,21 @@ static void cache_negative(void)
 {
     const char *params[] = { "cache=10", "cache=10&cache_missing=0" };
     for (int k = 0; k < 2; k++) {
-        aw_adapter *a = open_uri(SQL_ONE, params[k]);
-        if (!a) return;
-        tally t = { 0 };
+        run r;
         aw_config cfg = { .mode = AW_ORDERED, .capacity = 4 };
-        aw_op *op = new_op(a, &t, cfg);
+        aw_op *op = run_open(&r, SQL_ONE, params[k], cfg);
+        if (!op) return;
         for (int i = 0; i < 3; i++) {
             ASSERT_EQ(aw_op_push(op, (void *)5000, 0), 0);   /* no such customer */
             ASSERT_EQ(aw_op_drain(op), 0);
         }
-        aw_adapter_stats s = stats(a);
+        aw_adapter_stats s = stats(r.a);
         ASSERT_EQ(s.queries, k == 0 ? 1 : 3);
         ASSERT_EQ(s.cache_hits, k == 0 ? 2 : 0);
         ASSERT_EQ(s.cache_entries, k == 0 ? 1 : 0);
-        ASSERT_EQ(t.emitted, 3);
-        ASSERT_EQ(t.rows, 0);
-        aw_op_free(op);
-        aw_adapter_close(a);
+        ASSERT_EQ(r.t.emitted, 3);
+        ASSERT_EQ(r.t.rows, 0);
+        run_close(&r);
     }
 }
 
@@ -354,41 +375,39 @@ static bool retry_query(void *ctx, void *input, int err) { (void)ctx; (void)inpu
 static void cache_failing_leader(void)
 {
     for (int with_retry = 0; with_retry < 2; with_retry++) {
-        aw_adapter *a = open_uri(SQL_ONE, "cache=10");
-        if (!a) return;
-        tally t = { 0 };
+        run r;
         aw_config cfg = { .mode = AW_UNORDERED, .capacity = 16 };
         if (with_retry) cfg.retry = (aw_retry){ .max_attempts = 1, .if_error = retry_query };
-        aw_op *op = new_op(a, &t, cfg);
+        aw_op *op = run_open(&r, SQL_ONE, "cache=10", cfg);
+        if (!op) return;
         gate_set(1, 1);                                  /* held, then fails once */
         for (intptr_t i = 0; i < 10; i++) ASSERT_EQ(aw_op_push(op, (void *)(9 + i * 100000), 0), 0);
         ASSERT_TRUE(gate_wait_inside(1));
-        ASSERT_EQ(stats(a).coalesced, 9);
+        ASSERT_EQ(stats(r.a).coalesced, 9);
         gate_set(0, 1);
         ASSERT_EQ(aw_op_drain(op), 0);
-        aw_adapter_stats s = stats(a);
+        aw_adapter_stats s = stats(r.a);
         if (!with_retry) {
-            ASSERT_EQ(t.errors, 10);
-            ASSERT_EQ(t.last_err, AW_EQUERY);
-            ASSERT_STR_CONTAINS(t.last_msg, "gate says no");
+            ASSERT_EQ(r.t.errors, 10);
+            ASSERT_EQ(r.t.last_err, AW_EQUERY);
+            ASSERT_STR_CONTAINS(r.t.last_msg, "gate says no");
             ASSERT_EQ(s.cache_entries, 0);
             ASSERT_EQ(s.queries, 1);
             ASSERT_EQ(aw_op_push(op, (void *)9, 0), 0);   /* not cached: asks again */
             ASSERT_EQ(aw_op_drain(op), 0);
-            ASSERT_EQ(stats(a).queries, 2);
-            ASSERT_EQ(t.emitted, 1);
+            ASSERT_EQ(stats(r.a).queries, 2);
+            ASSERT_EQ(r.t.emitted, 1);
         } else {
-            ASSERT_EQ(t.errors, 0);
-            ASSERT_EQ(t.emitted, 10);
-            ASSERT_EQ(t.wrong, 0);
+            ASSERT_EQ(r.t.errors, 0);
+            ASSERT_EQ(r.t.emitted, 10);
+            ASSERT_EQ(r.t.wrong, 0);
             ASSERT_TRUE(s.queries >= 2);                  /* the retries share queries */
             ASSERT_TRUE(s.queries <= 11);
             aw_stats os;
             aw_op_stats(op, &os);
             ASSERT_EQ(os.retried, 10);
         }
-        aw_op_free(op);
-        aw_adapter_close(a);
+        run_close(&r);
     }
 }
 
@@ -396,13 +415,12 @@ static void cache_failing_leader(void)
  * the query is held, the second is served when it answers. */
 static void cache_waiter_timeouts(void)
 {
-    aw_adapter *a = open_uri(SQL_ONE, "cache=10");
-    if (!a) return;
     fake_clock c = { 0 };
-    tally t = { 0 };
+    run r;
     aw_config cfg = { .mode = AW_UNORDERED, .capacity = 8, .timeout_ms = 50,
                       .clock = fake_clock_of(&c) };
-    aw_op *op = new_op(a, &t, cfg);
+    aw_op *op = run_open(&r, SQL_ONE, "cache=10", cfg);
+    if (!op) return;
     gate_set(1, 0);
     ASSERT_EQ(aw_op_push(op, (void *)11, 0), 0);
     ASSERT_TRUE(gate_wait_inside(1));
@@ -410,27 +428,25 @@ static void cache_waiter_timeouts(void)
     ASSERT_EQ(aw_op_push(op, (void *)100011, 0), 0);
     atomic_store(&c.now, 50);
     ASSERT_EQ(aw_op_poll(op, 0), 1);                  /* the first: timed out */
-    ASSERT_EQ(t.errors, 1);
-    ASSERT_EQ(t.last_err, AW_ETIMEDOUT);
+    ASSERT_EQ(r.t.errors, 1);
+    ASSERT_EQ(r.t.last_err, AW_ETIMEDOUT);
     gate_set(0, 0);
     ASSERT_EQ(aw_op_drain(op), 0);
-    ASSERT_EQ(t.emitted, 1);
-    ASSERT_EQ(t.wrong, 0);
-    ASSERT_EQ(stats(a).queries, 1);
-    ASSERT_EQ(stats(a).cache_entries, 1);
-    aw_op_free(op);
-    aw_adapter_close(a);
+    ASSERT_EQ(r.t.emitted, 1);
+    ASSERT_EQ(r.t.wrong, 0);
+    ASSERT_EQ(stats(r.a).queries, 1);
+    ASSERT_EQ(stats(r.a).cache_entries, 1);
+    run_close(&r);
 }
 
 /* Many records, few keys, a small cache, four workers: every record gets
  * its own key's answer; the counters add up. */
 static void cache_concurrent_consistency(void)
 {
-    aw_adapter *a = open_uri(SQL_ONE, "cache=20");
-    if (!a) return;
-    tally t = { 0 };
+    run r;
     aw_config cfg = { .mode = AW_UNORDERED, .capacity = 64 };
-    aw_op *op = new_op(a, &t, cfg);
+    aw_op *op = run_open(&r, SQL_ONE, "cache=20", cfg);
+    if (!op) return;
     uint64_t g = 1;
     enum { N = 5000 };
     for (int i = 0; i < N; i++) {
@@ -439,35 +455,32 @@ static void cache_concurrent_consistency(void)
         ASSERT_EQ(aw_op_push(op, (void *)key, 0), 0);
     }
     ASSERT_EQ(aw_op_drain(op), 0);
-    aw_adapter_stats s = stats(a);
-    ASSERT_EQ(t.emitted, N);
-    ASSERT_EQ(t.wrong, 0);
-    ASSERT_EQ(t.rows, N);
+    aw_adapter_stats s = stats(r.a);
+    ASSERT_EQ(r.t.emitted, N);
+    ASSERT_EQ(r.t.wrong, 0);
+    ASSERT_EQ(r.t.rows, N);
     ASSERT_EQ(s.cache_hits + s.cache_misses, N);
     ASSERT_EQ(s.queries, s.cache_misses - s.coalesced);
     ASSERT_TRUE(s.cache_entries <= 20);
     ASSERT_TRUE(s.evictions > 0);
-    aw_op_free(op);
-    aw_adapter_close(a);
+    run_close(&r);
 }
 
 /* Without cache=, queries still count; bad values fail at open, naming
  * the parameter. */
 static void cache_off_and_bad_values(void)
 {
-    aw_adapter *a = open_uri(SQL_ONE, "");
-    if (!a) return;
-    tally t = { 0 };
+    run r;
     aw_config cfg = { .mode = AW_ORDERED, .capacity = 4 };
-    aw_op *op = new_op(a, &t, cfg);
+    aw_op *op = run_open(&r, SQL_ONE, "", cfg);
+    if (!op) return;
     for (int i = 0; i < 3; i++) ASSERT_EQ(aw_op_push(op, (void *)3, 0), 0);
     ASSERT_EQ(aw_op_drain(op), 0);
-    aw_adapter_stats s = stats(a);
+    aw_adapter_stats s = stats(r.a);
     ASSERT_EQ(s.queries, 3);
     ASSERT_EQ(s.cache_hits + s.cache_misses + s.cache_entries, 0);
-    ASSERT_EQ(t.emitted, 3);
-    aw_op_free(op);
-    aw_adapter_close(a);
+    ASSERT_EQ(r.t.emitted, 3);
+    run_close(&r);
     ASSERT_EQ(aw_adapter_stats_get(NULL, &s), AW_EINVAL);
 
     const char *bad[][2] = { { "cache=-5", "cache=-5" }, { "cache=10&cache_ttl_ms=x", "cache_ttl_ms=x" },
@@ -491,20 +504,18 @@ static void cache_close_from_callback(void)
 {
     const char *params[] = { "cache=10", "" };
     for (int k = 0; k < 2; k++) {
-        aw_adapter *a = open_uri(SQL_ONE, params[k]);
-        if (!a) return;
-        tally t = { 0 };
+        run r;
         aw_config cfg = { .mode = AW_ORDERED, .capacity = 4 };
-        aw_op *op = new_op(a, &t, cfg);
-        atomic_store(&g_close_me, a);
+        aw_op *op = run_open(&r, SQL_ONE, params[k], cfg);
+        if (!op) return;
+        atomic_store(&g_close_me, r.a);
         for (intptr_t i = 0; i < 20; i++) ASSERT_EQ(aw_op_push(op, (void *)(1 + i % 3), 0), 0);
         ASSERT_EQ(aw_op_drain(op), 0);
         atomic_store(&g_close_me, NULL);
-        ASSERT_EQ(t.emitted, 20);
-        ASSERT_EQ(t.wrong, 0);
-        if (k == 0) ASSERT_TRUE(stats(a).cache_hits > 0);
-        aw_op_free(op);
-        aw_adapter_close(a);
+        ASSERT_EQ(r.t.emitted, 20);
+        ASSERT_EQ(r.t.wrong, 0);
+        if (k == 0) ASSERT_TRUE(stats(r.a).cache_hits > 0);
+        run_close(&r);
     }
 }
 

@@ -70,6 +70,8 @@ static void core_bad_arguments_create(void)
     c = good;
     c.retry.multiplier = -2.0;
     BAD(&c, &fn, &sink, "multiplier");
+    c.retry.multiplier = 0.5;                  /* a delay that shrinks */
+    BAD(&c, &fn, &sink, "multiplier");
     c = good;
     c.clock.ctx = &p;                  /* a clock without now_ms */
     BAD(&c, &fn, &sink, "now_ms");
@@ -120,15 +122,28 @@ static void core_open_error(void)
     rec_sink_fini(&rs);
 }
 
-/* Bad arguments to a live operator (op_bad_arguments covers a NULL one):
- * refused with a message, and the operator works on. */
+/* A snapshot visitor that counts what it sees. */
+static int visit_count(void *ctx, void *input, int64_t ts, bool wm) { (*(int *)ctx)++; return 0; }
+
+/* A NULL operator is refused by every call; bad arguments to a live one
+ * are refused with a message, and the operator works on. */
 static void core_bad_arguments_calls(void)
 {
-    park p = { 0 };
-    rec_sink rs;
-    rec_sink_init(&rs, 4);
+    ASSERT_EQ(aw_op_push(NULL, NULL, 0), AW_EINVAL);
+    ASSERT_EQ(aw_op_try_push(NULL, NULL, 0), AW_EINVAL);
+    ASSERT_EQ(aw_op_watermark(NULL, 0), AW_EINVAL);
+    ASSERT_EQ(aw_op_poll(NULL, 0), AW_EINVAL);
+    ASSERT_EQ(aw_op_drain(NULL), AW_EINVAL);
+    ASSERT_EQ(aw_op_in_flight(NULL), 0);
+    ASSERT_EQ(aw_op_fd(NULL), -1);
+    ASSERT_EQ(aw_op_next_timer_ms(NULL), -1);
+    ASSERT_EQ(aw_op_snapshot(NULL, visit_count, NULL), AW_EINVAL);
+    aw_stats st;
+    ASSERT_EQ(aw_op_stats(NULL, &st), AW_EINVAL);
+    ASSERT_TRUE(aw_op_errmsg(NULL) != NULL);
+    fx x;
     aw_config cfg = { .mode = AW_ORDERED, .capacity = 4 };
-    aw_op *op = park_op(&cfg, &p, &rs, 1);
+    aw_op *op = fx_open(&x, cfg, 0);
     ASSERT_EQ(aw_op_errmsg(op)[0], 0);           /* "" when none */
     ASSERT_EQ(aw_op_snapshot(op, NULL, NULL), AW_EINVAL);
     ASSERT_EQ(aw_op_stats(op, NULL), AW_EINVAL);
@@ -136,11 +151,10 @@ static void core_bad_arguments_calls(void)
     ASSERT_STR_CONTAINS(aw_op_errmsg(op), "timeout_ms -2");
     /* the operator still works */
     ASSERT_EQ(aw_op_push(op, (void *)1, 0), 0);
-    ASSERT_EQ(park_done(&p, 0, 1), 0);
+    ASSERT_EQ(park_done(&x.p, 0, 1), 0);
     ASSERT_EQ(aw_op_drain(op), 0);
-    EXPECT_EVENTS(&rs, "e", 1);
-    aw_op_free(op);
-    rec_sink_fini(&rs);
+    EXPECT_EVENTS(&x.rs, "e", 1);
+    fx_close(&x);
 }
 
 static void core_strerror_table(void)
@@ -168,6 +182,7 @@ static void core_strerror_table(void)
     ASSERT_TRUE(strcmp(aw_strerror(INT32_MIN), aw_strerror(-12345)) == 0);
     ASSERT_STR_CONTAINS(aw_strerror(AW_ETIMEDOUT), "timed out");
     ASSERT_TRUE(strcmp(aw_err_name(AW_EAGAIN), "AW_EAGAIN") == 0);
+    ASSERT_TRUE(strcmp(aw_err_name(AW_ETIMEDOUT), "AW_ETIMEDOUT") == 0);
     ASSERT_TRUE(strcmp(aw_err_name(-999), "AW_UNKNOWN") == 0);
 }
 
@@ -180,10 +195,7 @@ static void core_stats_counters_and_latency(void)
     rec_sink rs;
     rec_sink_init(&rs, 16);
     aw_config cfg = { .mode = AW_ORDERED, .capacity = 8 };
-    aw_function fn = handoff_fn(&h);
-    aw_sink sink = rec_sink_of(&rs, 1, 1);
-    aw_op *op;
-    ASSERT_EQ(aw_op_new(&op, &cfg, &fn, &sink), 0);
+    aw_op *op = handoff_op(&cfg, &h, &rs);
     aw_stats st;
     ASSERT_EQ(aw_op_stats(op, &st), 0);
     ASSERT_EQ(st.pushed + st.emitted + st.failed + st.timed_out + st.retried + st.late + st.watermarks, 0);
@@ -263,11 +275,9 @@ static void *fd_helper_main(void *arg)
 static void core_fd_readable_after_completion(void)
 {
     enum { ROUNDS = 20 };
-    park p = { 0 };
-    rec_sink rs;
-    rec_sink_init(&rs, 32);
+    fx x;
     aw_config cfg = { .mode = AW_UNORDERED, .capacity = 4 };
-    aw_op *op = park_op(&cfg, &p, &rs, 1);
+    aw_op *op = fx_open(&x, cfg, 0);
     int fd = aw_op_fd(op);
     ASSERT_TRUE(fd >= 0);
     ASSERT_EQ(aw_op_fd(op), fd);                  /* stable */
@@ -281,7 +291,7 @@ static void core_fd_readable_after_completion(void)
         ASSERT_EQ(aw_op_push(op, (void *)(intptr_t)(k + 1), 0), 0);
         ASSERT_EQ(aw_op_poll(op, 0), 0);          /* nothing yet */
         pthread_mutex_lock(&h.mu);
-        h.f = p.f[k];
+        h.f = x.p.f[k];
         pthread_cond_signal(&h.cv);
         pthread_mutex_unlock(&h.mu);
         struct pollfd pf = { .fd = fd, .events = POLLIN };
@@ -300,11 +310,11 @@ static void core_fd_readable_after_completion(void)
     ASSERT_EQ(not_readable, 0);
     ASSERT_EQ(not_emitted, 0);
     ASSERT_EQ(h.rc, 0);
-    ASSERT_EQ(rec_count(&rs, 'e'), ROUNDS);
-    aw_op_free(op);
+    ASSERT_EQ(rec_count(&x.rs, 'e'), ROUNDS);
+    fx_free_op(&x);
     pthread_cond_destroy(&h.cv);
     pthread_mutex_destroy(&h.mu);
-    rec_sink_fini(&rs);
+    fx_close(&x);
 }
 
 /* --------------------------------------------------------- reentrancy */
@@ -315,8 +325,6 @@ typedef struct reent {
     int calls;
     int emits;
 } reent;
-
-static int visit_count(void *ctx, void *input, int64_t ts, bool wm) { (*(int *)ctx)++; return 0; }
 
 static void reent_emit(void *ctx, void *input, void *const *r, size_t n, int64_t ts)
 {

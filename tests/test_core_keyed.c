@@ -26,6 +26,14 @@ static aw_config keyed_cfg(size_t capacity, size_t limit)
     return cfg;
 }
 
+/* Sets the key table (keys[i], the key of input i; size bytes of them)
+ * and opens x (see fx_open) over cfg. */
+static aw_op *keyed_open(fx *x, const intptr_t *keys, size_t size, aw_config cfg, int flags)
+{
+    memcpy(g_keys, keys, size);
+    return fx_open(x, cfg, flags);
+}
+
 /* The model: with done[i] (record i completed) for records 1..n pushed
  * in order, with watermark after record wm_after[j], which records and
  * watermarks have left? A record leaves when done, when every earlier
@@ -91,30 +99,25 @@ static void core_keyed_every_completion_order(void)
     for (int i = 0; i < N; i++) perm[i] = i;
     long bad = 0, orders = 0;
     for (;;) {
-        memcpy(g_keys, keys, sizeof keys);
-        park p = { 0 };
-        rec_sink rs;
-        rec_sink_init(&rs, 16);
-        aw_config cfg = keyed_cfg(8, 0);
-        aw_op *op = park_op(&cfg, &p, &rs, 1);
+        fx x;
+        aw_op *op = keyed_open(&x, keys, sizeof keys, keyed_cfg(8, 0), 0);
         for (intptr_t i = 1; i <= N; i++) {
             if (aw_op_push(op, (void *)i, i) != 0) bad++;
             if (i == 4 && aw_op_watermark(op, 0) != 0) bad++;
         }
-        if (p.n != N) bad++;
+        if (x.p.n != N) bad++;
         char done[N + 1] = { 0 };
         for (int c = 0; c < N; c++) {
             int i = perm[c];
-            if (park_done(&p, i, p.in[i] * 7) != 0) bad++;
-            done[p.in[i]] = 1;
+            if (park_done(&x.p, i, x.p.in[i] * 7) != 0) bad++;
+            done[x.p.in[i]] = 1;
             aw_op_poll(op, 0);
-            if (rs.len != model_left(N, done, wm_after, 1)) bad++;
+            if (x.rs.len != model_left(N, done, wm_after, 1)) bad++;
         }
-        if (rs.len != N + 1 || rule_violations(&rs, wm_after, 1)) bad++;
-        for (size_t k = 0; k < rs.len; k++)
-            if (rs.ev[k].kind == 'e' && rs.ev[k].first != rs.ev[k].input * 7) bad++;
-        aw_op_free(op);
-        rec_sink_fini(&rs);
+        if (x.rs.len != N + 1 || rule_violations(&x.rs, wm_after, 1)) bad++;
+        for (size_t k = 0; k < x.rs.len; k++)
+            if (x.rs.ev[k].kind == 'e' && x.rs.ev[k].first != x.rs.ev[k].input * 7) bad++;
+        fx_close(&x);
         orders++;
         /* next permutation */
         int k = N - 2;
@@ -137,11 +140,8 @@ static void core_keyed_random_completion(void)
     int wm_after[64], nwm = 0;
     uint64_t g = 77;
     for (int i = 1; i <= N; i++) g_keys[i] = (intptr_t)(lcg_next(&g) % 7);
-    park p = { 0 };
-    rec_sink rs;
-    rec_sink_init(&rs, 512);
-    aw_config cfg = keyed_cfg(400, 0);
-    aw_op *op = park_op(&cfg, &p, &rs, 1);
+    fx x;
+    aw_op *op = fx_open(&x, keyed_cfg(400, 0), 0);
     for (intptr_t i = 1; i <= N; i++) {
         ASSERT_EQ(aw_op_push(op, (void *)i, i), 0);
         if (lcg_next(&g) % 40 == 0 && nwm < 64) {
@@ -155,46 +155,41 @@ static void core_keyed_random_completion(void)
     long mismatches = 0;
     for (int c = 0; c < N; c++) {
         int i = order[c];
-        ASSERT_EQ(park_done(&p, i, p.in[i]), 0);
-        done[p.in[i]] = 1;
+        ASSERT_EQ(park_done(&x.p, i, x.p.in[i]), 0);
+        done[x.p.in[i]] = 1;
         aw_op_poll(op, 0);
-        if (rs.len != model_left(N, done, wm_after, nwm)) mismatches++;
+        if (x.rs.len != model_left(N, done, wm_after, nwm)) mismatches++;
     }
     ASSERT_EQ(mismatches, 0);
-    ASSERT_EQ(rs.len, (size_t)(N + nwm));
-    ASSERT_EQ(rule_violations(&rs, wm_after, nwm), 0);
+    ASSERT_EQ(x.rs.len, (size_t)(N + nwm));
+    ASSERT_EQ(rule_violations(&x.rs, wm_after, nwm), 0);
     ASSERT_EQ(aw_op_in_flight(op), 0);
-    aw_op_free(op);
-    rec_sink_fini(&rs);
+    fx_close(&x);
 }
 
 /* A slow record holds back only its own key. */
 static void core_keyed_other_keys_overtake(void)
 {
     intptr_t keys[] = { 0, 10, 20, 10, 30, 20 };
-    memcpy(g_keys, keys, sizeof keys);
-    park p = { 0 };
-    rec_sink rs;
-    rec_sink_init(&rs, 16);
-    aw_config cfg = keyed_cfg(8, 0);
-    aw_op *op = park_op(&cfg, &p, &rs, 1);
+    fx x;
+    aw_op *op = keyed_open(&x, keys, sizeof keys, keyed_cfg(8, 0), 0);
     for (intptr_t i = 1; i <= 5; i++) ASSERT_EQ(aw_op_push(op, (void *)i, 0), 0);
-    ASSERT_EQ(p.n, 5);                          /* no limit: all invoked */
-    ASSERT_EQ(park_done(&p, 2, 1), 0);          /* record 3, key 10: behind 1 */
+    ASSERT_EQ(x.p.n, 5);                        /* no limit: all invoked */
+    ASSERT_EQ(park_done(&x.p, 2, 1), 0);        /* record 3, key 10: behind 1 */
     ASSERT_EQ(aw_op_poll(op, 0), 0);
-    ASSERT_EQ(park_done(&p, 4, 1), 0);          /* record 5, key 20: behind 2 */
-    ASSERT_EQ(park_done(&p, 3, 1), 0);          /* record 4, key 30: free */
+    ASSERT_EQ(park_done(&x.p, 4, 1), 0);        /* record 5, key 20: behind 2 */
+    ASSERT_EQ(park_done(&x.p, 3, 1), 0);        /* record 4, key 30: free */
     ASSERT_EQ(aw_op_poll(op, 0), 1);
-    ASSERT_EQ(park_done(&p, 1, 1), 0);          /* record 2 and then 5 */
+    ASSERT_EQ(park_done(&x.p, 1, 1), 0);        /* record 2 and then 5 */
     ASSERT_EQ(aw_op_poll(op, 0), 2);
-    EXPECT_EVENTS(&rs, "eee", 4, 2, 5);
+    EXPECT_EVENTS(&x.rs, "eee", 4, 2, 5);
     ASSERT_EQ(aw_op_in_flight(op), 2);
-    ASSERT_EQ(park_done(&p, 0, 1), 0);          /* record 1 and then 3 */
+    ASSERT_EQ(park_done(&x.p, 0, 1), 0);        /* record 1 and then 3 */
     ASSERT_EQ(aw_op_poll(op, 0), 2);
-    EXPECT_EVENTS(&rs, "eeeee", 4, 2, 5, 1, 3);
-    aw_op_free(op);
-    ASSERT_EQ(rec_count(&rs, 'd'), 0);
-    rec_sink_fini(&rs);
+    EXPECT_EVENTS(&x.rs, "eeeee", 4, 2, 5, 1, 3);
+    fx_free_op(&x);
+    ASSERT_EQ(rec_count(&x.rs, 'd'), 0);
+    fx_close(&x);
 }
 
 /* per_key_limit 1: a record of a key is invoked only after the one
@@ -202,38 +197,33 @@ static void core_keyed_other_keys_overtake(void)
 static void core_keyed_limit_one(void)
 {
     intptr_t keys[] = { 0, 1, 1, 2, 1, 2 };
-    memcpy(g_keys, keys, sizeof keys);
-    park p = { 0 };
-    rec_sink rs;
-    rec_sink_init(&rs, 16);
-    aw_config cfg = keyed_cfg(5, 1);
-    aw_op *op = park_op(&cfg, &p, &rs, 1);
+    fx x;
+    aw_op *op = keyed_open(&x, keys, sizeof keys, keyed_cfg(5, 1), 0);
     for (intptr_t i = 1; i <= 5; i++) ASSERT_EQ(aw_op_push(op, (void *)i, 0), 0);
-    ASSERT_EQ(p.n, 2);                          /* 1 (key 1) and 3 (key 2) */
-    ASSERT_EQ(p.in[0], 1);
-    ASSERT_EQ(p.in[1], 3);
+    ASSERT_EQ(x.p.n, 2);                        /* 1 (key 1) and 3 (key 2) */
+    ASSERT_EQ(x.p.in[0], 1);
+    ASSERT_EQ(x.p.in[1], 3);
     ASSERT_EQ(aw_op_in_flight(op), 5);          /* held records count */
     ASSERT_EQ(aw_op_try_push(op, (void *)6, 0), AW_EAGAIN);
-    ASSERT_EQ(park_done(&p, 1, 30), 0);         /* 3 leaves, 5 starts */
+    ASSERT_EQ(park_done(&x.p, 1, 30), 0);       /* 3 leaves, 5 starts */
     ASSERT_EQ(aw_op_poll(op, 0), 1);
-    ASSERT_EQ(p.n, 3);
-    ASSERT_EQ(p.in[2], 5);
-    ASSERT_EQ(park_done(&p, 0, 10), 0);         /* 1 leaves, 2 starts */
+    ASSERT_EQ(x.p.n, 3);
+    ASSERT_EQ(x.p.in[2], 5);
+    ASSERT_EQ(park_done(&x.p, 0, 10), 0);       /* 1 leaves, 2 starts */
     ASSERT_EQ(aw_op_poll(op, 0), 1);
-    ASSERT_EQ(p.n, 4);
-    ASSERT_EQ(p.in[3], 2);
-    ASSERT_EQ(park_done(&p, 3, 20), 0);         /* 2 leaves, 4 starts */
+    ASSERT_EQ(x.p.n, 4);
+    ASSERT_EQ(x.p.in[3], 2);
+    ASSERT_EQ(park_done(&x.p, 3, 20), 0);       /* 2 leaves, 4 starts */
     ASSERT_EQ(aw_op_poll(op, 0), 1);
-    ASSERT_EQ(p.n, 5);
-    ASSERT_EQ(p.in[4], 4);
-    ASSERT_EQ(park_done(&p, 4, 40), 0);
-    ASSERT_EQ(park_done(&p, 2, 50), 0);
+    ASSERT_EQ(x.p.n, 5);
+    ASSERT_EQ(x.p.in[4], 4);
+    ASSERT_EQ(park_done(&x.p, 4, 40), 0);
+    ASSERT_EQ(park_done(&x.p, 2, 50), 0);
     ASSERT_EQ(aw_op_drain(op), 0);
-    EXPECT_EVENTS(&rs, "eeeee", 3, 1, 2, 4, 5);
-    ASSERT_EQ(rs.ev[1].first, 10);
-    ASSERT_EQ(rs.ev[4].first, 50);
-    aw_op_free(op);
-    rec_sink_fini(&rs);
+    EXPECT_EVENTS(&x.rs, "eeeee", 3, 1, 2, 4, 5);
+    ASSERT_EQ(x.rs.ev[1].first, 10);
+    ASSERT_EQ(x.rs.ev[4].first, 50);
+    fx_close(&x);
 }
 
 /* per_key_limit 3 with completions in random order: never more than 3
@@ -242,34 +232,30 @@ static void core_keyed_limit_k(void)
 {
     enum { N = 40, K = 3 };
     for (int i = 1; i <= N; i++) g_keys[i] = 5;
-    park p = { 0 };
-    rec_sink rs;
-    rec_sink_init(&rs, 64);
-    aw_config cfg = keyed_cfg(N, K);
-    aw_op *op = park_op(&cfg, &p, &rs, 1);
+    fx x;
+    aw_op *op = fx_open(&x, keyed_cfg(N, K), 0);
     for (intptr_t i = 1; i <= N; i++) ASSERT_EQ(aw_op_push(op, (void *)i, 0), 0);
-    ASSERT_EQ(p.n, K);
+    ASSERT_EQ(x.p.n, K);
     uint64_t g = 3;
     long over = 0, wrong_start = 0;
     char completed[PARK_MAX] = { 0 };
-    while ((int)rs.len < N) {
+    while ((int)x.rs.len < N) {
         /* complete a random invoked, not yet completed record */
         int open[PARK_MAX], no = 0;
-        for (int i = 0; i < p.n; i++) if (!completed[i]) open[no++] = i;
-        if (no == 0) { AW__FAIL("nothing to complete with %zu left", rs.len); break; }
+        for (int i = 0; i < x.p.n; i++) if (!completed[i]) open[no++] = i;
+        if (no == 0) { AW__FAIL("nothing to complete with %zu left", x.rs.len); break; }
         int i = open[lcg_next(&g) % (uint32_t)no];
         completed[i] = 1;
-        ASSERT_EQ(park_done(&p, i, p.in[i]), 0);
+        ASSERT_EQ(park_done(&x.p, i, x.p.in[i]), 0);
         aw_op_poll(op, 0);
-        if ((size_t)p.n - rs.len > K) over++;                /* invoked, not left */
-        if (p.n < N && (size_t)p.n - rs.len != K) wrong_start++;
-        for (int j = 0; j < p.n; j++) if (p.in[j] != j + 1) wrong_start++;
+        if ((size_t)x.p.n - x.rs.len > K) over++;            /* invoked, not left */
+        if (x.p.n < N && (size_t)x.p.n - x.rs.len != K) wrong_start++;
+        for (int j = 0; j < x.p.n; j++) if (x.p.in[j] != j + 1) wrong_start++;
     }
     ASSERT_EQ(over, 0);
     ASSERT_EQ(wrong_start, 0);
-    for (size_t k = 0; k < rs.len; k++) ASSERT_EQ(rs.ev[k].input, (intptr_t)k + 1);
-    aw_op_free(op);
-    rec_sink_fini(&rs);
+    for (size_t k = 0; k < x.rs.len; k++) ASSERT_EQ(x.rs.ev[k].input, (intptr_t)k + 1);
+    fx_close(&x);
 }
 
 /* A failed first attempt is retried; the key's next record, done before,
@@ -279,33 +265,26 @@ static bool retry_always(void *ctx, void *input, int err) { (void)ctx; (void)inp
 static void core_keyed_retry_keeps_order(void)
 {
     intptr_t keys[] = { 0, 1, 1, 2 };
-    memcpy(g_keys, keys, sizeof keys);
-    fake_clock c = { 0 };
-    park p = { .clock = &c };
-    rec_sink rs;
-    rec_sink_init(&rs, 16);
+    fx x;
     aw_config cfg = keyed_cfg(4, 0);
-    cfg.clock = fake_clock_of(&c);
     cfg.retry = (aw_retry){ .max_attempts = 2, .delay_ms = 10, .if_error = retry_always };
-    aw_op *op = park_op(&cfg, &p, &rs, 1);
+    aw_op *op = keyed_open(&x, keys, sizeof keys, cfg, FX_CLOCK);
     for (intptr_t i = 1; i <= 3; i++) ASSERT_EQ(aw_op_push(op, (void *)i, 0), 0);
-    ASSERT_EQ(aw_future_fail(p.f[0], AW_EQUERY, "first try"), 0);
-    ASSERT_EQ(park_done(&p, 1, 2), 0);
-    ASSERT_EQ(park_done(&p, 2, 3), 0);
+    ASSERT_EQ(aw_future_fail(x.p.f[0], AW_EQUERY, "first try"), 0);
+    ASSERT_EQ(park_done(&x.p, 1, 2), 0);
+    ASSERT_EQ(park_done(&x.p, 2, 3), 0);
     ASSERT_EQ(aw_op_poll(op, 0), 1);            /* only 3 (key 2) */
-    EXPECT_EVENTS(&rs, "e", 3);
-    set_now(&c, 10);
+    EXPECT_EVENTS(&x.rs, "e", 3);
+    set_now(&x.clock, 10);
     ASSERT_EQ(aw_op_poll(op, 0), 0);            /* the retry starts */
-    ASSERT_EQ(p.n, 4);
-    ASSERT_EQ(p.in[3], 1);
-    ASSERT_EQ(park_done(&p, 3, 1), 0);
+    ASSERT_EQ(x.p.n, 4);
+    ASSERT_EQ(x.p.in[3], 1);
+    ASSERT_EQ(park_done(&x.p, 3, 1), 0);
     ASSERT_EQ(aw_op_poll(op, 0), 2);
-    EXPECT_EVENTS(&rs, "eee", 3, 1, 2);
-    aw_stats st;
-    ASSERT_EQ(aw_op_stats(op, &st), 0);
+    EXPECT_EVENTS(&x.rs, "eee", 3, 1, 2);
+    aw_stats st = op_stats(op);
     ASSERT_EQ(st.retried, 1);
-    aw_op_free(op);
-    rec_sink_fini(&rs);
+    fx_close(&x);
 }
 
 /* Timeouts: held records time out from their push without ever being
@@ -313,42 +292,35 @@ static void core_keyed_retry_keeps_order(void)
 static void core_keyed_timeouts(void)
 {
     intptr_t keys[] = { 0, 1, 1, 1, 2 };
-    memcpy(g_keys, keys, sizeof keys);
-    fake_clock c = { 0 };
-    park p = { .clock = &c };
-    rec_sink rs;
-    rec_sink_init(&rs, 16);
+    fx x;
     aw_config cfg = keyed_cfg(4, 1);
-    cfg.clock = fake_clock_of(&c);
     cfg.timeout_ms = 100;
-    aw_op *op = park_op(&cfg, &p, &rs, 1);
+    aw_op *op = keyed_open(&x, keys, sizeof keys, cfg, FX_CLOCK);
     ASSERT_EQ(aw_op_push(op, (void *)1, 0), 0);
-    set_now(&c, 20);
+    set_now(&x.clock, 20);
     ASSERT_EQ(aw_op_push(op, (void *)2, 0), 0);
     ASSERT_EQ(aw_op_push(op, (void *)3, 0), 0);
-    set_now(&c, 50);
+    set_now(&x.clock, 50);
     ASSERT_EQ(aw_op_push(op, (void *)4, 0), 0);
-    ASSERT_EQ(p.n, 2);                          /* 1 and 4 */
+    ASSERT_EQ(x.p.n, 2);                        /* 1 and 4 */
     ASSERT_EQ(aw_op_next_timer_ms(op), 50);
-    set_now(&c, 100);                           /* 1 times out; 2 starts */
+    set_now(&x.clock, 100);                     /* 1 times out; 2 starts */
     ASSERT_EQ(aw_op_poll(op, 0), 1);
-    EXPECT_EVENTS(&rs, "x", 1);
-    ASSERT_EQ(rs.ev[0].err, AW_ETIMEDOUT);
-    ASSERT_EQ(p.n, 3);
-    ASSERT_EQ(p.in[2], 2);
-    ASSERT_EQ(aw_future_complete(p.f[0], NULL, 0), AW_ETIMEDOUT);   /* late */
-    set_now(&c, 120);                           /* 2 (running) and 3 (held) */
+    EXPECT_EVENTS(&x.rs, "x", 1);
+    ASSERT_EQ(x.rs.ev[0].err, AW_ETIMEDOUT);
+    ASSERT_EQ(x.p.n, 3);
+    ASSERT_EQ(x.p.in[2], 2);
+    ASSERT_EQ(aw_future_complete(x.p.f[0], NULL, 0), AW_ETIMEDOUT); /* late */
+    set_now(&x.clock, 120);                     /* 2 (running) and 3 (held) */
     ASSERT_EQ(aw_op_poll(op, 0), 2);
-    EXPECT_EVENTS(&rs, "xxx", 1, 2, 3);
-    ASSERT_EQ(p.n, 3);                          /* 3 was never invoked */
-    ASSERT_EQ(park_done(&p, 1, 44), 0);         /* 4, key 2 */
+    EXPECT_EVENTS(&x.rs, "xxx", 1, 2, 3);
+    ASSERT_EQ(x.p.n, 3);                        /* 3 was never invoked */
+    ASSERT_EQ(park_done(&x.p, 1, 44), 0);       /* 4, key 2 */
     ASSERT_EQ(aw_op_drain(op), 0);
-    EXPECT_EVENTS(&rs, "xxxe", 1, 2, 3, 4);
-    aw_stats st;
-    ASSERT_EQ(aw_op_stats(op, &st), 0);
+    EXPECT_EVENTS(&x.rs, "xxxe", 1, 2, 3, 4);
+    aw_stats st = op_stats(op);
     ASSERT_EQ(st.timed_out, 3);
-    aw_op_free(op);
-    rec_sink_fini(&rs);
+    fx_close(&x);
 }
 
 /* ------------------------------------------------- snapshot and free */
@@ -375,40 +347,32 @@ static int int_decode(void *ctx, const unsigned char *buf, size_t len, void **in
 static void core_keyed_snapshot_restore(void)
 {
     intptr_t keys[] = { 0, 1, 2, 1, 1, 2, 3 };
-    memcpy(g_keys, keys, sizeof keys);
-    park p = { 0 };
-    rec_sink rs;
-    rec_sink_init(&rs, 16);
-    aw_config cfg = keyed_cfg(8, 2);
-    aw_op *op = park_op(&cfg, &p, &rs, 1);
+    fx x;
+    aw_op *op = keyed_open(&x, keys, sizeof keys, keyed_cfg(8, 2), 0);
     for (intptr_t i = 1; i <= 6; i++) {
         ASSERT_EQ(aw_op_push(op, (void *)i, i * 10), 0);
         if (i == 3) ASSERT_EQ(aw_op_watermark(op, 35), 0);
     }
-    ASSERT_EQ(p.n, 5);                          /* 4 is held (key 1, limit 2) */
-    ASSERT_EQ(park_done(&p, 2, 3), 0);          /* 3 done, waits behind 1 */
-    ASSERT_EQ(park_done(&p, 1, 2), 0);          /* 2 leaves */
+    ASSERT_EQ(x.p.n, 5);                        /* 4 is held (key 1, limit 2) */
+    ASSERT_EQ(park_done(&x.p, 2, 3), 0);        /* 3 done, waits behind 1 */
+    ASSERT_EQ(park_done(&x.p, 1, 2), 0);        /* 2 leaves */
     ASSERT_EQ(aw_op_poll(op, 0), 1);
     aw_codec codec = { .encode = int_encode, .decode = int_decode };
     unsigned char *buf = NULL;
     size_t len = 0;
     char err[256] = "";
     ASSERT_EQ(aw_checkpoint_encode_alloc(op, &codec, "m", 1, &buf, &len, err, sizeof err), 0);
-    aw_op_free(op);                             /* discards 1 3 4 5 6, in order */
-    EXPECT_EVENTS(&rs, "eddddd", 2, 1, 3, 4, 5, 6);
-    rec_sink_fini(&rs);
+    fx_free_op(&x);                             /* discards 1 3 4 5 6, in order */
+    EXPECT_EVENTS(&x.rs, "eddddd", 2, 1, 3, 4, 5, 6);
+    fx_close(&x);
 
-    park q = { .mode = PARK_COMPLETE };
-    rec_sink rs2;
-    rec_sink_init(&rs2, 16);
-    aw_op *op2 = park_op(&cfg, &q, &rs2, 1);
-    ASSERT_EQ(aw_checkpoint_decode(buf, len, &codec, aw_checkpoint_push, op2, NULL, NULL,
+    op = fx_open(&x, keyed_cfg(8, 2), FX_COMPLETE);
+    ASSERT_EQ(aw_checkpoint_decode(buf, len, &codec, aw_checkpoint_push, op, NULL, NULL,
                                    err, sizeof err), 0);
-    ASSERT_EQ(aw_op_drain(op2), 0);
-    EXPECT_EVENTS(&rs2, "eeweee", 1, 3, 35, 4, 5, 6);
+    ASSERT_EQ(aw_op_drain(op), 0);
+    EXPECT_EVENTS(&x.rs, "eeweee", 1, 3, 35, 4, 5, 6);
     aw_checkpoint_free(buf);
-    aw_op_free(op2);
-    rec_sink_fini(&rs2);
+    fx_close(&x);
 }
 
 /* aw_op_free hands back every input once, in queue order -- running,
@@ -416,22 +380,17 @@ static void core_keyed_snapshot_restore(void)
 static void core_keyed_free_in_flight(void)
 {
     intptr_t keys[] = { 0, 1, 1, 1, 2 };
-    memcpy(g_keys, keys, sizeof keys);
-    park p = { 0 };
-    rec_sink rs;
-    rec_sink_init(&rs, 16);
-    rs.boxes = 1;
-    aw_config cfg = keyed_cfg(4, 2);
-    aw_op *op = park_op(&cfg, &p, &rs, 1);
+    fx x;
+    aw_op *op = keyed_open(&x, keys, sizeof keys, keyed_cfg(4, 2), FX_BOXES);
     for (intptr_t i = 1; i <= 4; i++) ASSERT_EQ(aw_op_push(op, (void *)i, 0), 0);
-    ASSERT_EQ(p.n, 3);                          /* 3 is held */
-    ASSERT_EQ(park_done(&p, 1, 2), 0);          /* 2 done behind 1 */
+    ASSERT_EQ(x.p.n, 3);                        /* 3 is held */
+    ASSERT_EQ(park_done(&x.p, 1, 2), 0);        /* 2 done behind 1 */
     ASSERT_EQ(aw_op_poll(op, 0), 0);
-    aw_op_free(op);
-    ASSERT_EQ(p.closed, 1);
-    EXPECT_EVENTS(&rs, "dddd", 1, 2, 3, 4);
-    ASSERT_EQ(rs.released, 1);
-    rec_sink_fini(&rs);
+    fx_free_op(&x);
+    ASSERT_EQ(x.p.closed, 1);
+    EXPECT_EVENTS(&x.rs, "dddd", 1, 2, 3, 4);
+    ASSERT_EQ(x.rs.released, 1);
+    fx_close(&x);
 }
 
 /* --------------------------------------------------- threads, scale */
@@ -448,10 +407,7 @@ static void core_keyed_other_thread(void)
     rec_sink_init(&rs, N + 8);
     aw_config cfg = { .mode = AW_KEY_ORDERED, .capacity = 64, .key_of = key_mod, .key_ctx = &nk,
                       .per_key_limit = 2 };
-    aw_function fn = handoff_fn(&h);
-    aw_sink sink = rec_sink_of(&rs, 1, 1);
-    aw_op *op = NULL;
-    ASSERT_EQ(aw_op_new(&op, &cfg, &fn, &sink), 0);
+    aw_op *op = handoff_op(&cfg, &h, &rs);
     for (intptr_t i = 1; i <= N; i++) ASSERT_EQ(aw_op_push(op, (void *)i, 0), 0);
     ASSERT_EQ(aw_op_drain(op), 0);
     aw_op_free(op);
@@ -480,10 +436,7 @@ static void core_keyed_many_keys(void)
     rec_sink rs;
     rec_sink_init(&rs, N + 8);
     aw_config cfg = keyed_cfg(N, 1);
-    aw_function fn = handoff_fn(&h);
-    aw_sink sink = rec_sink_of(&rs, 1, 1);
-    aw_op *op = NULL;
-    ASSERT_EQ(aw_op_new(&op, &cfg, &fn, &sink), 0);
+    aw_op *op = handoff_op(&cfg, &h, &rs);
     for (intptr_t i = 1; i <= N; i++) ASSERT_EQ(aw_op_push(op, (void *)i, 0), 0);
     ASSERT_EQ(aw_op_drain(op), 0);
     ASSERT_EQ(rec_count(&rs, 'e'), N);

@@ -9,38 +9,36 @@
 /* Flink OrderedStreamElementQueueTest#testCompletionOrder, reversed. */
 static void core_ordered_reverse_completion(void)
 {
-    park p = { 0 };
-    rec_sink rs;
-    rec_sink_init(&rs, 32);
+    fx x;
     aw_config cfg = { .mode = AW_ORDERED, .capacity = 16 };
-    aw_op *op = park_op(&cfg, &p, &rs, 1);
+    aw_op *op = fx_open(&x, cfg, 0);
     for (intptr_t i = 1; i <= 8; i++) {
         ASSERT_EQ(aw_op_push(op, (void *)i, i * 10), 0);
         if (i == 3) ASSERT_EQ(aw_op_watermark(op, 35), 0);
         if (i == 6) ASSERT_EQ(aw_op_watermark(op, 65), 0);
     }
     ASSERT_EQ(aw_op_in_flight(op), 10);
-    ASSERT_EQ(p.n, 8);
+    ASSERT_EQ(x.p.n, 8);
     for (int i = 7; i >= 1; i--) {
-        ASSERT_EQ(park_done(&p, i, p.in[i] * 100), 0);
+        ASSERT_EQ(park_done(&x.p, i, x.p.in[i] * 100), 0);
         ASSERT_EQ(aw_op_poll(op, 0), 0);       /* record 1 still holds the head */
     }
-    ASSERT_EQ(rs.len, 0);
+    ASSERT_EQ(x.rs.len, 0);
     ASSERT_EQ(aw_op_in_flight(op), 10);
-    ASSERT_EQ(park_done(&p, 0, 100), 0);
+    ASSERT_EQ(park_done(&x.p, 0, 100), 0);
     ASSERT_EQ(aw_op_poll(op, 0), 10);
     ASSERT_EQ(aw_op_in_flight(op), 0);
-    EXPECT_EVENTS(&rs, "eeeweeewee", 1, 2, 3, 35, 4, 5, 6, 65, 7, 8);
-    for (size_t i = 0; i < rs.len; i++)
-        if (rs.ev[i].kind == 'e') {
-            ASSERT_EQ(rs.ev[i].first, rs.ev[i].input * 100);
-            ASSERT_EQ(rs.ev[i].ts, rs.ev[i].input * 10);
-            ASSERT_EQ(rs.ev[i].n, 1);
+    EXPECT_EVENTS(&x.rs, "eeeweeewee", 1, 2, 3, 35, 4, 5, 6, 65, 7, 8);
+    for (size_t i = 0; i < x.rs.len; i++)
+        if (x.rs.ev[i].kind == 'e') {
+            ASSERT_EQ(x.rs.ev[i].first, x.rs.ev[i].input * 100);
+            ASSERT_EQ(x.rs.ev[i].ts, x.rs.ev[i].input * 10);
+            ASSERT_EQ(x.rs.ev[i].n, 1);
         }
-    aw_op_free(op);
-    ASSERT_EQ(p.closed, 1);
-    ASSERT_EQ(rec_count(&rs, 'd'), 0);
-    rec_sink_fini(&rs);
+    fx_free_op(&x);
+    ASSERT_EQ(x.p.closed, 1);
+    ASSERT_EQ(rec_count(&x.rs, 'd'), 0);
+    fx_close(&x);
 }
 
 /* Random completion order: after every completion exactly the completed
@@ -48,11 +46,9 @@ static void core_ordered_reverse_completion(void)
 static void core_ordered_random_completion(void)
 {
     enum { N = 300, K = 10 };
-    park p = { 0 };
-    rec_sink rs;
-    rec_sink_init(&rs, 512);
+    fx x;
     aw_config cfg = { .mode = AW_ORDERED, .capacity = N + N / K };
-    aw_op *op = park_op(&cfg, &p, &rs, 1);
+    aw_op *op = fx_open(&x, cfg, 0);
     /* the stream: record i, and a watermark (ts i) after every K-th */
     int kind[N + N / K];
     intptr_t val[N + N / K];
@@ -73,27 +69,26 @@ static void core_ordered_random_completion(void)
     long mismatches = 0;
     for (int c = 0; c < N; c++) {
         int i = order[c];
-        size_t before = rs.len;
-        ASSERT_EQ(park_done(&p, i, (intptr_t)(i + 1) * 3), 0);
+        size_t before = x.rs.len;
+        ASSERT_EQ(park_done(&x.p, i, (intptr_t)(i + 1) * 3), 0);
         done[i + 1] = 1;
         int rc = aw_op_poll(op, 0);
         /* model: the longest prefix of the stream with every record done */
         size_t want = 0;
         while (want < (size_t)len && (kind[want] == 'w' || done[val[want]])) want++;
-        if (rs.len != want || rc != (int)(want - before)) mismatches++;
+        if (x.rs.len != want || rc != (int)(want - before)) mismatches++;
     }
     ASSERT_EQ(mismatches, 0);
-    ASSERT_EQ(rs.len, (size_t)len);
+    ASSERT_EQ(x.rs.len, (size_t)len);
     long wrong = 0;
-    for (int i = 0; i < len && (size_t)i < rs.len; i++) {
-        const rec_event *e = &rs.ev[i];
+    for (int i = 0; i < len && (size_t)i < x.rs.len; i++) {
+        const rec_event *e = &x.rs.ev[i];
         if (e->kind != kind[i]) wrong++;
         else if (kind[i] == 'e' && (e->input != val[i] || e->first != val[i] * 3)) wrong++;
         else if (kind[i] == 'w' && e->ts != val[i]) wrong++;
     }
     ASSERT_EQ(wrong, 0);
-    aw_op_free(op);
-    rec_sink_fini(&rs);
+    fx_close(&x);
 }
 
 /* ---------------------------------------------------------- unordered */
@@ -101,52 +96,46 @@ static void core_ordered_random_completion(void)
 static void core_unordered_completion_order(void)
 {
     enum { N = 50 };
-    park p = { 0 };
-    rec_sink rs;
-    rec_sink_init(&rs, 64);
+    fx x;
     aw_config cfg = { .mode = AW_UNORDERED, .capacity = 64 };
-    aw_op *op = park_op(&cfg, &p, &rs, 1);
+    aw_op *op = fx_open(&x, cfg, 0);
     for (intptr_t i = 1; i <= N; i++) ASSERT_EQ(aw_op_push(op, (void *)i, i), 0);
     int order[N];
     shuffle(order, N, 7);
     long wrong = 0;
     for (int c = 0; c < N; c++) {
         int i = order[c];
-        ASSERT_EQ(park_done(&p, i, p.in[i] + 500), 0);
+        ASSERT_EQ(park_done(&x.p, i, x.p.in[i] + 500), 0);
         if (aw_op_poll(op, 0) != 1) wrong++;
-        if (rs.len != (size_t)c + 1 || rs.ev[c].input != p.in[i] ||
-            rs.ev[c].first != p.in[i] + 500 || rs.ev[c].ts != p.in[i])
+        if (x.rs.len != (size_t)c + 1 || x.rs.ev[c].input != x.p.in[i] ||
+            x.rs.ev[c].first != x.p.in[i] + 500 || x.rs.ev[c].ts != x.p.in[i])
             wrong++;
         if (aw_op_in_flight(op) != (size_t)(N - c - 1)) wrong++;
     }
     ASSERT_EQ(wrong, 0);
-    ASSERT_EQ(rec_count(&rs, 'e'), N);
-    aw_op_free(op);
-    ASSERT_EQ(rec_count(&rs, 'd'), 0);
-    rec_sink_fini(&rs);
+    ASSERT_EQ(rec_count(&x.rs, 'e'), N);
+    fx_free_op(&x);
+    ASSERT_EQ(rec_count(&x.rs, 'd'), 0);
+    fx_close(&x);
 }
 
 static void core_unordered_watermark_einval(void)
 {
-    park p = { 0 };
-    rec_sink rs;
-    rec_sink_init(&rs, 8);
+    fx x;
     aw_config cfg = { .mode = AW_UNORDERED, .capacity = 4 };
-    aw_op *op = park_op(&cfg, &p, &rs, 1);
+    aw_op *op = fx_open(&x, cfg, 0);
     ASSERT_EQ(aw_op_watermark(op, 1), AW_EINVAL);        /* empty */
     ASSERT_EQ(aw_op_push(op, (void *)1, 0), 0);
     ASSERT_EQ(aw_op_watermark(op, 2), AW_EINVAL);        /* with a record */
-    ASSERT_TRUE(aw_op_errmsg(op)[0] != 0);
+    ASSERT_STR_CONTAINS(aw_op_errmsg(op), "AW_UNORDERED");
     ASSERT_EQ(aw_op_in_flight(op), 1);
-    ASSERT_EQ(rs.len, 0);
-    ASSERT_EQ(park_done(&p, 0, 9), 0);
+    ASSERT_EQ(x.rs.len, 0);
+    ASSERT_EQ(park_done(&x.p, 0, 9), 0);
     ASSERT_EQ(aw_op_drain(op), 0);
-    EXPECT_EVENTS(&rs, "e", 1);
-    aw_stats st;
-    ASSERT_EQ(aw_op_stats(op, &st), 0);
+    EXPECT_EVENTS(&x.rs, "e", 1);
+    aw_stats st = op_stats(op);
     ASSERT_EQ(st.watermarks, 0);
-    aw_op_free(op);
-    rec_sink_fini(&rs);
+    fx_close(&x);
 }
 
 /* --------------------------------------------------------- event time */
@@ -155,11 +144,9 @@ static void core_unordered_watermark_einval(void)
  * R1 R2 W2 R3 R4 W5 R5 R6. */
 static void core_event_time_flink_completion_order(void)
 {
-    park p = { 0 };
-    rec_sink rs;
-    rec_sink_init(&rs, 16);
+    fx x;
     aw_config cfg = { .mode = AW_UNORDERED_EVENT_TIME, .capacity = 8 };
-    aw_op *op = park_op(&cfg, &p, &rs, 1);
+    aw_op *op = fx_open(&x, cfg, 0);
     ASSERT_EQ(aw_op_push(op, (void *)1, 0), 0);
     ASSERT_EQ(aw_op_push(op, (void *)2, 1), 0);
     ASSERT_EQ(aw_op_watermark(op, 2), 0);
@@ -171,71 +158,68 @@ static void core_event_time_flink_completion_order(void)
     /* park index: R1=0 R2=1 R3=2 R4=3 R5=4 R6=5 */
     ASSERT_EQ(aw_op_poll(op, 0), 0);
     ASSERT_EQ(aw_op_in_flight(op), 8);
-    ASSERT_EQ(park_done(&p, 2, 13), 0);        /* R3 is behind W2 */
+    ASSERT_EQ(park_done(&x.p, 2, 13), 0);      /* R3 is behind W2 */
     ASSERT_EQ(aw_op_poll(op, 0), 0);
     ASSERT_EQ(aw_op_in_flight(op), 8);
-    ASSERT_EQ(park_done(&p, 1, 42), 0);        /* R2: first segment, leaves */
+    ASSERT_EQ(park_done(&x.p, 1, 42), 0);      /* R2: first segment, leaves */
     ASSERT_EQ(aw_op_poll(op, 0), 1);
     ASSERT_EQ(aw_op_in_flight(op), 7);
-    EXPECT_EVENTS(&rs, "e", 2);
-    ASSERT_EQ(rs.ev[0].first, 42);
-    ASSERT_EQ(rs.ev[0].ts, 1);
-    ASSERT_EQ(park_done(&p, 0, 43), 0);        /* R1: then W2, then R3 */
+    EXPECT_EVENTS(&x.rs, "e", 2);
+    ASSERT_EQ(x.rs.ev[0].first, 42);
+    ASSERT_EQ(x.rs.ev[0].ts, 1);
+    ASSERT_EQ(park_done(&x.p, 0, 43), 0);      /* R1: then W2, then R3 */
     ASSERT_EQ(aw_op_poll(op, 0), 3);
     ASSERT_EQ(aw_op_in_flight(op), 4);
-    EXPECT_EVENTS(&rs, "eewe", 2, 1, 2, 3);
-    ASSERT_EQ(rs.ev[3].first, 13);
-    ASSERT_EQ(park_done(&p, 5, 16), 0);        /* R6: R4 still in its segment */
+    EXPECT_EVENTS(&x.rs, "eewe", 2, 1, 2, 3);
+    ASSERT_EQ(x.rs.ev[3].first, 13);
+    ASSERT_EQ(park_done(&x.p, 5, 16), 0);      /* R6: R4 still in its segment */
     ASSERT_EQ(aw_op_poll(op, 0), 0);
     ASSERT_EQ(aw_op_in_flight(op), 4);
-    ASSERT_EQ(aw_future_complete(p.f[3], NULL, 0), 0);   /* R4, no result */
+    ASSERT_EQ(aw_future_complete(x.p.f[3], NULL, 0), 0); /* R4, no result */
     ASSERT_EQ(aw_op_poll(op, 0), 3);           /* R4, W5, R6 */
     ASSERT_EQ(aw_op_in_flight(op), 1);
-    EXPECT_EVENTS(&rs, "eeweewe", 2, 1, 2, 3, 4, 5, 6);
-    ASSERT_EQ(rs.ev[4].n, 0);
-    ASSERT_EQ(rs.ev[6].first, 16);
-    ASSERT_EQ(park_done(&p, 4, 15), 0);        /* R5 */
+    EXPECT_EVENTS(&x.rs, "eeweewe", 2, 1, 2, 3, 4, 5, 6);
+    ASSERT_EQ(x.rs.ev[4].n, 0);
+    ASSERT_EQ(x.rs.ev[6].first, 16);
+    ASSERT_EQ(park_done(&x.p, 4, 15), 0);      /* R5 */
     ASSERT_EQ(aw_op_poll(op, 0), 1);
     ASSERT_EQ(aw_op_in_flight(op), 0);
-    EXPECT_EVENTS(&rs, "eeweewee", 2, 1, 2, 3, 4, 5, 6, 5);
+    EXPECT_EVENTS(&x.rs, "eeweewee", 2, 1, 2, 3, 4, 5, 6, 5);
     ASSERT_EQ(aw_op_poll(op, 0), 0);
-    aw_op_free(op);
-    ASSERT_EQ(rec_count(&rs, 'd'), 0);
-    rec_sink_fini(&rs);
+    fx_free_op(&x);
+    ASSERT_EQ(rec_count(&x.rs, 'd'), 0);
+    fx_close(&x);
 }
 
 /* Within the segment at the head, records leave in completion order. */
 static void core_event_time_head_segment_completion_order(void)
 {
     enum { N = 20 };
-    park p = { 0 };
-    rec_sink rs;
-    rec_sink_init(&rs, 64);
+    fx x;
     aw_config cfg = { .mode = AW_UNORDERED_EVENT_TIME, .capacity = 32 };
-    aw_op *op = park_op(&cfg, &p, &rs, 1);
+    aw_op *op = fx_open(&x, cfg, 0);
     for (intptr_t i = 1; i <= N; i++) ASSERT_EQ(aw_op_push(op, (void *)i, i), 0);
     ASSERT_EQ(aw_op_watermark(op, 100), 0);
     ASSERT_EQ(aw_op_push(op, (void *)(N + 1), 101), 0);
-    ASSERT_EQ(park_done(&p, N, 1), 0);          /* next segment: waits */
+    ASSERT_EQ(park_done(&x.p, N, 1), 0);        /* next segment: waits */
     int order[N];
     shuffle(order, N, 99);
     long wrong = 0;
     for (int c = 0; c < N; c++) {
-        ASSERT_EQ(park_done(&p, order[c], 1), 0);
+        ASSERT_EQ(park_done(&x.p, order[c], 1), 0);
         int rc = aw_op_poll(op, 0);
         if (c < N - 1) {
-            if (rc != 1 || rs.len != (size_t)c + 1 || rs.ev[c].input != p.in[order[c]]) wrong++;
+            if (rc != 1 || x.rs.len != (size_t)c + 1 || x.rs.ev[c].input != x.p.in[order[c]]) wrong++;
         } else if (rc != 3) {                   /* last one, the watermark, N+1 */
             wrong++;
         }
     }
     ASSERT_EQ(wrong, 0);
-    ASSERT_EQ(rs.len, N + 2);
-    ASSERT_EQ(rs.ev[N].kind, 'w');
-    ASSERT_EQ(rs.ev[N].ts, 100);
-    ASSERT_EQ(rs.ev[N + 1].input, N + 1);
-    aw_op_free(op);
-    rec_sink_fini(&rs);
+    ASSERT_EQ(x.rs.len, N + 2);
+    ASSERT_EQ(x.rs.ev[N].kind, 'w');
+    ASSERT_EQ(x.rs.ev[N].ts, 100);
+    ASSERT_EQ(x.rs.ev[N + 1].input, N + 1);
+    fx_close(&x);
 }
 
 /* Random completions across many segments (some empty): after every
@@ -244,11 +228,9 @@ static void core_event_time_head_segment_completion_order(void)
 static void core_event_time_random_segments(void)
 {
     enum { N = 300 };
-    park p = { 0 };
-    rec_sink rs;
-    rec_sink_init(&rs, 512);
+    fx x;
     aw_config cfg = { .mode = AW_UNORDERED_EVENT_TIME, .capacity = 512 };
-    aw_op *op = park_op(&cfg, &p, &rs, 1);
+    aw_op *op = fx_open(&x, cfg, 0);
     int seg[N];                 /* segment of record i */
     int seg_size[N + 1] = { 0 }, seg_done[N + 1] = { 0 };
     int nwm = 0;
@@ -264,13 +246,13 @@ static void core_event_time_random_segments(void)
         if (r == 1) { ASSERT_EQ(aw_op_watermark(op, nwm), 0); nwm++; }  /* empty segment */
     }
     /* the first watermark had no record before it: it left at once */
-    ASSERT_EQ(rs.len, 1);
+    ASSERT_EQ(x.rs.len, 1);
     int order[N];
     shuffle(order, N, 1234);
     long model_bad = 0, rule_bad = 0;
     for (int c = 0; c < N; c++) {
         int i = order[c];
-        ASSERT_EQ(park_done(&p, i, i), 0);
+        ASSERT_EQ(park_done(&x.p, i, i), 0);
         seg_done[seg[i]]++;
         aw_op_poll(op, 0);
         /* model: whole segments (and the watermark closing each) leave, then
@@ -281,25 +263,24 @@ static void core_event_time_random_segments(void)
             if (seg_done[s] < seg_size[s] || s == nwm) break;
             want++;             /* watermark s closes segment s (ts s) */
         }
-        if (rs.len != want) model_bad++;
+        if (x.rs.len != want) model_bad++;
     }
     ASSERT_EQ(model_bad, 0);
     /* the rule: a record leaves after exactly seg watermarks */
     int wms = 0;
-    for (size_t k = 0; k < rs.len; k++) {
-        if (rs.ev[k].kind == 'w') {
-            if (rs.ev[k].ts != wms) rule_bad++;
+    for (size_t k = 0; k < x.rs.len; k++) {
+        if (x.rs.ev[k].kind == 'w') {
+            if (x.rs.ev[k].ts != wms) rule_bad++;
             wms++;
-        } else if (seg[rs.ev[k].input] != wms) {
+        } else if (seg[x.rs.ev[k].input] != wms) {
             rule_bad++;
         }
     }
     ASSERT_EQ(rule_bad, 0);
     ASSERT_EQ(wms, nwm);
-    ASSERT_EQ(rec_count(&rs, 'e'), N);
+    ASSERT_EQ(rec_count(&x.rs, 'e'), N);
     ASSERT_EQ(aw_op_in_flight(op), 0);
-    aw_op_free(op);
-    rec_sink_fini(&rs);
+    fx_close(&x);
 }
 
 /* ----------------------------------------------- capacity: put on full */
@@ -308,38 +289,37 @@ static void core_put_on_full(void)
 {
     aw_mode modes[] = { AW_ORDERED, AW_UNORDERED, AW_UNORDERED_EVENT_TIME };
     for (int m = 0; m < 3; m++) {
-        park p = { 0 };
-        rec_sink rs;
-        rec_sink_init(&rs, 16);
+        fx x;
         aw_config cfg = { .mode = modes[m], .capacity = 3 };
-        aw_op *op = park_op(&cfg, &p, &rs, 1);
+        aw_op *op = fx_open(&x, cfg, 0);
         ASSERT_EQ(aw_op_try_push(op, (void *)1, 0), 0);
         if (modes[m] == AW_UNORDERED) ASSERT_EQ(aw_op_try_push(op, (void *)2, 0), 0);
         else ASSERT_EQ(aw_op_watermark(op, 1), 0);   /* waits behind 1: counts */
         ASSERT_EQ(aw_op_try_push(op, (void *)3, 0), 0);
         ASSERT_EQ(aw_op_in_flight(op), 3);
-        int invoked = p.n;
+        int invoked = x.p.n;
         ASSERT_EQ(aw_op_try_push(op, (void *)4, 0), AW_EAGAIN);
+        ASSERT_STR_CONTAINS(aw_op_errmsg(op), "full");
         ASSERT_EQ(aw_op_try_push(op, (void *)4, 0), AW_EAGAIN);
-        ASSERT_EQ(p.n, invoked);                       /* 4 never invoked */
+        ASSERT_EQ(x.p.n, invoked);                     /* 4 never invoked */
         ASSERT_EQ(aw_op_in_flight(op), 3);
-        ASSERT_EQ(rs.len, 0);
+        ASSERT_EQ(x.rs.len, 0);
         /* completed outside any call: try_push processes it, then accepts */
-        ASSERT_EQ(park_done(&p, 0, 10), 0);
+        ASSERT_EQ(park_done(&x.p, 0, 10), 0);
         ASSERT_EQ(aw_op_try_push(op, (void *)4, 0), 0);
-        ASSERT_EQ(p.n, invoked + 1);
+        ASSERT_EQ(x.p.n, invoked + 1);
         /* ordered / event time: record 1 and the watermark left (2 slots) */
         ASSERT_EQ(aw_op_in_flight(op), modes[m] == AW_UNORDERED ? 3 : 2);
-        for (int i = 1; i < p.n; i++) ASSERT_EQ(park_done(&p, i, p.in[i] * 10), 0);
+        for (int i = 1; i < x.p.n; i++) ASSERT_EQ(park_done(&x.p, i, x.p.in[i] * 10), 0);
         ASSERT_EQ(aw_op_drain(op), 0);
         ASSERT_EQ(aw_op_in_flight(op), 0);
-        ASSERT_EQ(rec_count(&rs, 'e'), modes[m] == AW_UNORDERED ? 4 : 3);
+        ASSERT_EQ(rec_count(&x.rs, 'e'), modes[m] == AW_UNORDERED ? 4 : 3);
         int fours = 0;
-        for (size_t i = 0; i < rs.len; i++) fours += rs.ev[i].kind == 'e' && rs.ev[i].input == 4;
+        for (size_t i = 0; i < x.rs.len; i++) fours += x.rs.ev[i].kind == 'e' && x.rs.ev[i].input == 4;
         ASSERT_EQ(fours, 1);                           /* the refused tries left no trace */
-        aw_op_free(op);
-        ASSERT_EQ(rec_count(&rs, 'd'), 0);
-        rec_sink_fini(&rs);
+        fx_free_op(&x);
+        ASSERT_EQ(rec_count(&x.rs, 'd'), 0);
+        fx_close(&x);
     }
 }
 
@@ -354,10 +334,7 @@ static void core_push_and_watermark_block_while_full(void)
         rec_sink rs;
         rec_sink_init(&rs, 16);
         aw_config cfg = { .mode = modes[m], .capacity = 2 };
-        aw_function fn = handoff_fn(&h);
-        aw_sink sink = rec_sink_of(&rs, 1, 1);
-        aw_op *op;
-        ASSERT_EQ(aw_op_new(&op, &cfg, &fn, &sink), 0);
+        aw_op *op = handoff_op(&cfg, &h, &rs);
         ASSERT_EQ(aw_op_push(op, (void *)1, 1), 0);
         ASSERT_EQ(aw_op_push(op, (void *)2, 2), 0);
         /* full: returns only after record 1 (2 ms late) has left */
@@ -387,10 +364,7 @@ static void core_backpressure_second_thread(void)
     rec_sink rs;
     rec_sink_init(&rs, N + N / 50 + 8);
     aw_config cfg = { .mode = AW_ORDERED, .capacity = C };
-    aw_function fn = handoff_fn(&h);
-    aw_sink sink = rec_sink_of(&rs, 1, 1);
-    aw_op *op;
-    ASSERT_EQ(aw_op_new(&op, &cfg, &fn, &sink), 0);
+    aw_op *op = handoff_op(&cfg, &h, &rs);
     size_t max_in_flight = 0;
     long push_bad = 0, at_capacity = 0;
     for (intptr_t i = 0; i < N; i++) {
@@ -432,29 +406,26 @@ static void core_watermark_only_stream(void)
 {
     aw_mode modes[] = { AW_ORDERED, AW_UNORDERED_EVENT_TIME };
     for (int m = 0; m < 2; m++) {
-        park p = { 0 };
-        rec_sink rs;
-        rec_sink_init(&rs, 32);
+        fx x;
         aw_config cfg = { .mode = modes[m], .capacity = 1 };
-        aw_op *op = park_op(&cfg, &p, &rs, 1);
+        aw_op *op = fx_open(&x, cfg, 0);
         long wrong = 0;
         for (int i = 0; i < 20; i++) {
             if (aw_op_watermark(op, 100 + i) != 0) wrong++;
             /* emitted at once, in order: capacity 1 never fills */
-            if (rs.len != (size_t)i + 1 || rs.ev[i].kind != 'w' || rs.ev[i].ts != 100 + i) wrong++;
+            if (x.rs.len != (size_t)i + 1 || x.rs.ev[i].kind != 'w' || x.rs.ev[i].ts != 100 + i) wrong++;
             if (aw_op_in_flight(op) != 0) wrong++;
         }
         ASSERT_EQ(wrong, 0);
         ASSERT_EQ(aw_op_poll(op, 0), 0);
         ASSERT_EQ(aw_op_drain(op), 0);
-        aw_stats st;
-        ASSERT_EQ(aw_op_stats(op, &st), 0);
+        aw_stats st = op_stats(op);
         ASSERT_EQ(st.watermarks, 20);
         ASSERT_EQ(st.pushed, 0);
-        ASSERT_EQ(p.n, 0);
-        aw_op_free(op);
-        ASSERT_EQ(rs.len, 20);
-        rec_sink_fini(&rs);
+        ASSERT_EQ(x.p.n, 0);
+        fx_free_op(&x);
+        ASSERT_EQ(x.rs.len, 20);
+        fx_close(&x);
     }
 }
 
@@ -464,27 +435,24 @@ static void core_complete_inside_invoke(void)
 {
     aw_mode modes[] = { AW_ORDERED, AW_UNORDERED, AW_UNORDERED_EVENT_TIME };
     for (int m = 0; m < 3; m++) {
-        park p = { .mode = PARK_COMPLETE };
-        rec_sink rs;
-        rec_sink_init(&rs, 128);
-        rs.boxes = 1;
+        fx x;
         aw_config cfg = { .mode = modes[m], .capacity = 2 };
-        aw_op *op = park_op(&cfg, &p, &rs, 1);
+        aw_op *op = fx_open(&x, cfg, FX_BOXES | FX_COMPLETE);
         long wrong = 0;
         for (intptr_t i = 1; i <= 100; i++) {
             if (aw_op_push(op, (void *)i, i) != 0) wrong++;
             /* the record left inside its own push */
-            if (rs.len != (size_t)i || rs.ev[i - 1].input != i || rs.ev[i - 1].first != i * 10)
+            if (x.rs.len != (size_t)i || x.rs.ev[i - 1].input != i || x.rs.ev[i - 1].first != i * 10)
                 wrong++;
             if (aw_op_in_flight(op) != 0) wrong++;
         }
         ASSERT_EQ(wrong, 0);
-        ASSERT_EQ(p.inline_rc_bad, 0);
+        ASSERT_EQ(x.p.inline_rc_bad, 0);
         ASSERT_EQ(aw_op_drain(op), 0);
-        aw_op_free(op);
-        ASSERT_EQ(rec_count(&rs, 'd'), 0);
-        ASSERT_EQ(rs.released, 0);
-        rec_sink_fini(&rs);
+        fx_free_op(&x);
+        ASSERT_EQ(rec_count(&x.rs, 'd'), 0);
+        ASSERT_EQ(x.rs.released, 0);
+        fx_close(&x);
     }
 }
 
@@ -501,10 +469,7 @@ static void core_complete_from_other_thread(void)
         rec_sink rs;
         rec_sink_init(&rs, 256);
         aw_config cfg = { .mode = modes[m], .capacity = 16, .spin_us = spins[k / 3] };
-        aw_function fn = handoff_fn(&h);
-        aw_sink sink = rec_sink_of(&rs, 1, 1);
-        aw_op *op;
-        ASSERT_EQ(aw_op_new(&op, &cfg, &fn, &sink), 0);
+        aw_op *op = handoff_op(&cfg, &h, &rs);
         for (intptr_t i = 0; i < 200; i++) ASSERT_EQ(aw_op_push(op, (void *)i, i), 0);
         ASSERT_EQ(aw_op_drain(op), 0);
         ASSERT_EQ(aw_op_in_flight(op), 0);

@@ -1,7 +1,6 @@
 /* Every suite, one line each: AW_SUITE(name) expects a
  * CU_TestInfo aw_tests_<name>[] in tests/test_<name>.c; AW_SUITE_FIXTURE
  * also int aw_<name>_suite_init(void) and aw_<name>_suite_clean(void). */
-AW_SUITE(op)
 AW_SUITE(loop)
 AW_SUITE(op_loop)
 AW_SUITE(threads)

@@ -154,6 +154,17 @@ static void g_error(void *ctx, void *input, int err, const char *msg)
 
 static void g_release(void *ctx, void *r) { free_copy(((gots *)ctx)->cnt, r); }
 
+/* An operator over the fake adapter k whose sink records into s. */
+static aw_op *fake_op(fake *k, gots *s, aw_config cfg)
+{
+    aw_function fn = { .ctx = k, .invoke = fake_invoke };
+    aw_sink sink = { .ctx = s, .emit = g_emit, .error = g_error, .release = g_release };
+    aw_op *op = NULL;
+    int rc = aw_op_new(&op, &cfg, &fn, &sink);
+    if (rc != 0) AW__FAIL("aw_op_new: %d", rc);
+    return op;
+}
+
 /* Runs keys through an operator over the fake adapter. */
 static void run_keys(const intptr_t *keys, int n, counts *cnt, gots *out)
 {
@@ -164,10 +175,7 @@ static void run_keys(const intptr_t *keys, int n, counts *cnt, gots *out)
     memset(out, 0, sizeof *out);
     out->cnt = cnt;
     aw_config cfg = { .mode = AW_ORDERED, .capacity = 4 };
-    aw_function fn = { .ctx = &k, .invoke = fake_invoke };
-    aw_sink sink = { .ctx = out, .emit = g_emit, .error = g_error, .release = g_release };
-    aw_op *op;
-    ASSERT_EQ(aw_op_new(&op, &cfg, &fn, &sink), 0);
+    aw_op *op = fake_op(&k, out, cfg);
     for (int i = 0; i < n; i++) ASSERT_EQ(aw_op_push(op, (void *)keys[i], i), 0);
     ASSERT_EQ(aw_op_drain(op), 0);
     aw_op_free(op);
@@ -286,10 +294,7 @@ static void lookup_timed_out_results_freed(void)
     gots s = { .cnt = &cnt };
     aw_config cfg = { .mode = AW_ORDERED, .capacity = 2, .timeout_ms = 10,
                       .clock = fake_clock_of(&clk) };
-    aw_function fn = { .ctx = &k, .invoke = fake_invoke };
-    aw_sink sink = { .ctx = &s, .emit = g_emit, .error = g_error, .release = g_release };
-    aw_op *op;
-    ASSERT_EQ(aw_op_new(&op, &cfg, &fn, &sink), 0);
+    aw_op *op = fake_op(&k, &s, cfg);
     ASSERT_EQ(aw_op_push(op, (void *)7, 0), 0);
     atomic_store(&clk.now, 11);
     ASSERT_EQ(aw_op_poll(op, 0), 1);
@@ -317,10 +322,7 @@ static void lookup_already_settled_results_freed(void)
     k.hold_futures = 1;
     gots s = { .cnt = &cnt };
     aw_config cfg = { .mode = AW_ORDERED, .capacity = 2 };
-    aw_function fn = { .ctx = &k, .invoke = fake_invoke };
-    aw_sink sink = { .ctx = &s, .emit = g_emit, .error = g_error, .release = g_release };
-    aw_op *op;
-    ASSERT_EQ(aw_op_new(&op, &cfg, &fn, &sink), 0);
+    aw_op *op = fake_op(&k, &s, cfg);
     ASSERT_EQ(aw_op_push(op, (void *)1, 0), 0);
     ASSERT_EQ(aw_future_fail(k.held, AW_EQUERY, "first"), 0);
     aw_value v = { .type = AW_VINT64, .i = 1 };
@@ -403,10 +405,7 @@ static void lookup_bind_error_fails_record(void)
     fake_init(&k, &lk);
     gots s = { .cnt = &cnt };
     aw_config cfg = { .mode = AW_ORDERED, .capacity = 2 };
-    aw_function fn = { .ctx = &k, .invoke = fake_invoke };
-    aw_sink sink = { .ctx = &s, .emit = g_emit, .error = g_error };
-    aw_op *op;
-    ASSERT_EQ(aw_op_new(&op, &cfg, &fn, &sink), 0);
+    aw_op *op = fake_op(&k, &s, cfg);
     ASSERT_EQ(aw_op_push(op, (void *)5, 0), 0);
     ASSERT_EQ(aw_op_drain(op), 0);
     aw_op_free(op);

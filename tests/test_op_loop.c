@@ -196,6 +196,16 @@ static aw_sink t_sink(tally *t)
     return (aw_sink){ .ctx = t, .emit = t_emit, .error = t_error, .discard = t_discard };
 }
 
+/* An operator (mode, capacity) over e whose sink counts into t; NULL, the
+ * test failed, if it does not open. */
+static aw_op *echo_op(echo *e, tally *t, aw_mode mode, size_t capacity)
+{
+    aw_config cfg = { .mode = mode, .capacity = capacity };
+    aw_function fn = echo_fn(e);
+    aw_sink sink = t_sink(t);
+    return op_or_fail(&cfg, &fn, &sink);
+}
+
 static void op_loop_owner_thread(void)
 {
     echo e;
@@ -205,11 +215,7 @@ static void op_loop_owner_thread(void)
     aw_mode modes[] = { AW_ORDERED, AW_UNORDERED };
     long base = 0;
     for (int m = 0; m < 2; m++) {
-        aw_config cfg = { .mode = modes[m], .capacity = 64 };
-        aw_function fn = echo_fn(&e);
-        aw_sink sink = t_sink(&t);
-        aw_op *op;
-        ASSERT_EQ(aw_op_new(&op, &cfg, &fn, &sink), 0);
+        aw_op *op = echo_op(&e, &t, modes[m], 64);
         if (!op) break;
         ASSERT_EQ(aw_op_fd(op), aw_loop_fd(e.l));
         for (long i = 0; i < 4000; i++) ASSERT_EQ(aw_op_push(op, (void *)(intptr_t)(base + i), 0), 0);
@@ -236,11 +242,7 @@ static void op_loop_own_event_loop(void)
     ASSERT_EQ(echo_start(&e, 3), 0);
     static tally t;
     memset(&t, 0, sizeof t);
-    aw_config cfg = { .mode = AW_UNORDERED, .capacity = 32 };
-    aw_function fn = echo_fn(&e);
-    aw_sink sink = t_sink(&t);
-    aw_op *op;
-    ASSERT_EQ(aw_op_new(&op, &cfg, &fn, &sink), 0);
+    aw_op *op = echo_op(&e, &t, AW_UNORDERED, 32);
     long pushed = 0, n = 600, stuck = 0, timer_waits = 0;
     int fd = aw_op_fd(op);
     while (t.emitted + t.failed < n && !stuck) {
@@ -300,11 +302,7 @@ static void op_loop_free_while_busy(void)
     ASSERT_EQ(echo_start(&e, 50), 0);
     static tally t;
     memset(&t, 0, sizeof t);
-    aw_config cfg = { .mode = AW_ORDERED, .capacity = 64 };
-    aw_function fn = echo_fn(&e);
-    aw_sink sink = t_sink(&t);
-    aw_op *op;
-    ASSERT_EQ(aw_op_new(&op, &cfg, &fn, &sink), 0);
+    aw_op *op = echo_op(&e, &t, AW_ORDERED, 64);
     for (long i = 0; i < 64; i++) ASSERT_EQ(aw_op_try_push(op, (void *)(intptr_t)i, 0), 0);
     ASSERT_TRUE(aw_op_poll(op, 5) >= 0);                /* sends them, answers wait */
     aw_op_free(op);

@@ -102,23 +102,40 @@ static aw_op *pool_op(aw_pool *p, tally *t, aw_mode mode, size_t cap, const aw_r
     return op;
 }
 
+/* A pool of `threads` workers over the fake client d; NULL (the test
+ * failed) if it does not open. */
+static aw_pool *fake_pool(fake_db *d, int threads)
+{
+    aw_sync_client cl = { d, fk_connect, fk_call, fk_disconnect };
+    aw_pool_config pc = { .threads = threads };
+    aw_pool *p = NULL;
+    int rc = aw_pool_new(&p, &pc, &cl);
+    if (rc != 0) AW__FAIL("aw_pool_new: %d", rc);
+    return p;
+}
+
+/* Pushes inputs 0..n-1 (and drains, if asked); returns how many of those
+ * calls failed. */
+static long push_n(aw_op *op, long n, int drain)
+{
+    long bad = 0;
+    for (long i = 0; i < n; i++) bad += aw_op_push(op, (void *)(intptr_t)i, 0) != 0;
+    if (drain) bad += aw_op_drain(op) != 0;
+    return bad;
+}
+
 static void pool_every_record_once(void)
 {
     fake_db d = { .max_sleep_us = 200 };
-    aw_sync_client cl = { &d, fk_connect, fk_call, fk_disconnect };
-    aw_pool_config pc = { .threads = 4 };
-    aw_pool *p;
-    ASSERT_EQ(aw_pool_new(&p, &pc, &cl), 0);
+    aw_pool *p = fake_pool(&d, 4);
     ASSERT_EQ(atomic_load(&d.connects), 4);
     long n = 5000;
     aw_mode modes[] = { AW_ORDERED, AW_UNORDERED };
     for (int m = 0; m < 2; m++) {
         tally t = { .seen = calloc((size_t)n, 1), .n = n };
-        aw_pool *pm;
-        ASSERT_EQ(aw_pool_new(&pm, &pc, &cl), 0);
+        aw_pool *pm = fake_pool(&d, 4);
         aw_op *op = pool_op(pm, &t, modes[m], 64, NULL);   /* queue grows past 8 */
-        for (long i = 0; i < n; i++) ASSERT_EQ(aw_op_push(op, (void *)(intptr_t)i, 0), 0);
-        ASSERT_EQ(aw_op_drain(op), 0);
+        ASSERT_EQ(push_n(op, n, 1), 0);
         aw_op_free(op);
         aw_pool_stats st;
         ASSERT_EQ(aw_pool_stats_get(pm, &st), 0);
@@ -137,14 +154,11 @@ static void pool_every_record_once(void)
 static void pool_free_while_busy(void)
 {
     fake_db d = { .max_sleep_us = 2000 };
-    aw_sync_client cl = { &d, fk_connect, fk_call, fk_disconnect };
-    aw_pool_config pc = { .threads = 2 };
-    aw_pool *p;
-    ASSERT_EQ(aw_pool_new(&p, &pc, &cl), 0);
+    aw_pool *p = fake_pool(&d, 2);
     long n = 200;
     tally t = { .seen = calloc((size_t)n, 1), .n = n };
     aw_op *op = pool_op(p, &t, AW_ORDERED, 256, NULL);
-    for (long i = 0; i < n; i++) ASSERT_EQ(aw_op_push(op, (void *)(intptr_t)i, 0), 0);
+    ASSERT_EQ(push_n(op, n, 0), 0);
     aw_op_free(op);            /* most are still queued: they fail or are discarded */
     aw_pool_free(p);
     ASSERT_EQ(exactly_once(&t, n), 0);
@@ -178,15 +192,11 @@ static void pool_connect_fails(void)
 static void pool_call_error_fails_record(void)
 {
     fake_db d = { .query_error_on = 5 };
-    aw_sync_client cl = { &d, fk_connect, fk_call, fk_disconnect };
-    aw_pool_config pc = { .threads = 2 };
-    aw_pool *p;
-    ASSERT_EQ(aw_pool_new(&p, &pc, &cl), 0);
+    aw_pool *p = fake_pool(&d, 2);
     long n = 10;
     tally t = { .seen = calloc((size_t)n, 1), .n = n };
     aw_op *op = pool_op(p, &t, AW_ORDERED, 4, NULL);
-    for (long i = 0; i < n; i++) ASSERT_EQ(aw_op_push(op, (void *)(intptr_t)i, 0), 0);
-    ASSERT_EQ(aw_op_drain(op), 0);
+    ASSERT_EQ(push_n(op, n, 1), 0);
     aw_op_free(op);
     aw_pool_free(p);
     ASSERT_EQ(t.errors, 1);
@@ -201,16 +211,12 @@ static bool retry_conn(void *ctx, void *input, int err) { return err == AW_ECONN
 static void pool_reconnects_and_retries(void)
 {
     fake_db d = { .break_every = 50 };
-    aw_sync_client cl = { &d, fk_connect, fk_call, fk_disconnect };
-    aw_pool_config pc = { .threads = 3 };
-    aw_pool *p;
-    ASSERT_EQ(aw_pool_new(&p, &pc, &cl), 0);
+    aw_pool *p = fake_pool(&d, 3);
     long n = 3000;
     tally t = { .seen = calloc((size_t)n, 1), .n = n };
     aw_retry r = { .max_attempts = 5, .delay_ms = 1, .if_error = retry_conn };
     aw_op *op = pool_op(p, &t, AW_UNORDERED, 32, &r);
-    for (long i = 0; i < n; i++) ASSERT_EQ(aw_op_push(op, (void *)(intptr_t)i, 0), 0);
-    ASSERT_EQ(aw_op_drain(op), 0);
+    ASSERT_EQ(push_n(op, n, 1), 0);
     aw_stats st;
     aw_op_stats(op, &st);
     aw_op_free(op);
@@ -335,6 +341,48 @@ static void *box(long v)
     return b;
 }
 
+/* The gate tests' setup: a pool of `threads` workers whose client passes
+ * g's gate (connects first_ok.. fail busy_connect_fail times; the gate
+ * starts opened to `opened`), an operator over it with cfg on the fake
+ * clock clk, whose sink counts into b. gate_stop frees both. */
+typedef struct gate_run {
+    gate g;
+    fake_clock clk;
+    boxes b;
+    aw_pool *pool;
+    aw_op *op;
+} gate_run;
+
+static aw_op *gate_start(gate_run *r, int threads, int (*call)(void *, void *, void *, aw_future *),
+                         aw_config cfg, long opened, int first_ok, int busy_connect_fail)
+{
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->g.mu, NULL);
+    pthread_cond_init(&r->g.cv, NULL);
+    r->g.opened = opened;
+    r->g.running = -1;
+    r->g.first_ok = first_ok;
+    r->g.busy_connect_fail = busy_connect_fail;
+    atomic_init(&r->g.connects, 0);
+    aw_sync_client cl = { &r->g, g_connect, call, NULL };
+    aw_pool_config pc = { .threads = threads };
+    int rc = aw_pool_new(&r->pool, &pc, &cl);
+    if (rc != 0) { AW__FAIL("aw_pool_new: %d", rc); return NULL; }
+    cfg.clock = fake_clock_of(&r->clk);
+    aw_sink sink = { .ctx = &r->b, .emit = b_emit, .error = b_error, .discard = b_discard };
+    rc = aw_op_new(&r->op, &cfg, aw_pool_function(r->pool), &sink);
+    if (rc != 0) AW__FAIL("aw_op_new: %d", rc);
+    return r->op;
+}
+
+static void gate_stop(gate_run *r)
+{
+    aw_op_free(r->op);
+    aw_pool_free(r->pool);
+    pthread_cond_destroy(&r->g.cv);
+    pthread_mutex_destroy(&r->g.mu);
+}
+
 /* Opens the gate after a short delay, so the owner, blocked in the pool's
  * timeout callback waiting for the running call, is released. */
 typedef struct opener { gate *g; long n; pthread_t th; } opener;
@@ -353,35 +401,25 @@ static void *open_later(void *arg)
  * never called. */
 static void pool_timeout_while_queued(void)
 {
-    gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, -1, 1, 0, 0, 0, 0 };
-    aw_sync_client cl = { &g, g_connect, g_call, NULL };
-    aw_pool_config pc = { .threads = 1 };
-    aw_pool *p;
-    ASSERT_EQ(aw_pool_new(&p, &pc, &cl), 0);
-    fake_clock clk = { 0 };
-    boxes b = { .emitted = 0 };
-    aw_config cfg = { .mode = AW_ORDERED, .capacity = 16, .timeout_ms = 10,
-                      .clock = fake_clock_of(&clk) };
-    aw_sink sink = { .ctx = &b, .emit = b_emit, .error = b_error, .discard = b_discard };
-    aw_op *op;
-    ASSERT_EQ(aw_op_new(&op, &cfg, aw_pool_function(p), &sink), 0);
+    gate_run gr;
+    aw_config cfg = { .mode = AW_ORDERED, .capacity = 16, .timeout_ms = 10 };
+    aw_op *op = gate_start(&gr, 1, g_call, cfg, 0, 1, 0);
     ASSERT_EQ(aw_op_push(op, box(0), 0), 0);
-    ASSERT_TRUE(gate_wait_running(&g, 1));           /* call 0 waits at the gate */
+    ASSERT_TRUE(gate_wait_running(&gr.g, 1));        /* call 0 waits at the gate */
     ASSERT_EQ(aw_op_push(op, box(101), 0), 0);       /* completes, then waits */
     for (long i = 2; i <= 8; i++) ASSERT_EQ(aw_op_push(op, box(i), 0), 0);
-    gate_open(&g, 1);                                /* 0 ends; the worker takes the rest */
-    ASSERT_TRUE(gate_wait_running(&g, 2));           /* 101 done, its call still busy */
-    atomic_store(&clk.now, 11);                      /* every deadline passed */
+    gate_open(&gr.g, 1);                             /* 0 ends; the worker takes the rest */
+    ASSERT_TRUE(gate_wait_running(&gr.g, 2));        /* 101 done, its call still busy */
+    atomic_store(&gr.clk.now, 11);                   /* every deadline passed */
     ASSERT_EQ(aw_op_drain(op), 0);                   /* never waits for a call */
-    gate_open(&g, 1000);
-    aw_op_free(op);
-    aw_pool_free(p);
-    ASSERT_EQ(b.emitted, 2);                         /* 0 and 101 */
-    ASSERT_EQ(b.errors, 7);                          /* 2..8 */
-    ASSERT_EQ(b.queued_msgs, 7);
-    ASSERT_EQ(b.last_err, AW_ETIMEDOUT);
-    ASSERT_EQ(g.calls, 2);                           /* none of them was called */
-    for (int i = 0; i <= 8; i++) ASSERT_EQ(b.seen[i], 1);
+    gate_open(&gr.g, 1000);
+    gate_stop(&gr);
+    ASSERT_EQ(gr.b.emitted, 2);                      /* 0 and 101 */
+    ASSERT_EQ(gr.b.errors, 7);                       /* 2..8 */
+    ASSERT_EQ(gr.b.queued_msgs, 7);
+    ASSERT_EQ(gr.b.last_err, AW_ETIMEDOUT);
+    ASSERT_EQ(gr.g.calls, 2);                        /* none of them was called */
+    for (int i = 0; i <= 8; i++) ASSERT_EQ(gr.b.seen[i], 1);
 }
 
 /* A record whose call is running (and holds its input) when it times out
@@ -390,33 +428,23 @@ static void pool_timeout_while_queued(void)
  * record is not counted as timed out, since it did not fail. */
 static void pool_timeout_while_running(void)
 {
-    gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, -1, 1, 0, 0, 0, 0 };
-    aw_sync_client cl = { &g, g_connect, g_call, NULL };
-    aw_pool_config pc = { .threads = 2 };
-    aw_pool *p;
-    ASSERT_EQ(aw_pool_new(&p, &pc, &cl), 0);
-    fake_clock clk = { 0 };
-    boxes b = { .emitted = 0 };
-    aw_config cfg = { .mode = AW_UNORDERED, .capacity = 4, .timeout_ms = 10,
-                      .clock = fake_clock_of(&clk) };
-    aw_sink sink = { .ctx = &b, .emit = b_emit, .error = b_error, .discard = b_discard };
-    aw_op *op;
-    ASSERT_EQ(aw_op_new(&op, &cfg, aw_pool_function(p), &sink), 0);
+    gate_run gr;
+    aw_config cfg = { .mode = AW_UNORDERED, .capacity = 4, .timeout_ms = 10 };
+    aw_op *op = gate_start(&gr, 2, g_call, cfg, 0, 1, 0);
     ASSERT_EQ(aw_op_push(op, box(5), 0), 0);
-    ASSERT_TRUE(gate_wait_running(&g, 1));
-    opener o = { .g = &g, .n = 1000 };
+    ASSERT_TRUE(gate_wait_running(&gr.g, 1));
+    opener o = { .g = &gr.g, .n = 1000 };
     pthread_create(&o.th, NULL, open_later, &o);
-    atomic_store(&clk.now, 11);
+    atomic_store(&gr.clk.now, 11);
     ASSERT_EQ(aw_op_drain(op), 0);
     pthread_join(o.th, NULL);
     aw_stats st;
     aw_op_stats(op, &st);
-    aw_op_free(op);
-    aw_pool_free(p);
+    gate_stop(&gr);
     ASSERT_EQ(st.timed_out, 0);                      /* the completion won ... */
-    ASSERT_EQ(b.emitted, 1);                         /* ... and the result counted */
-    ASSERT_EQ(b.errors, 0);
-    ASSERT_EQ(g.calls, 1);
+    ASSERT_EQ(gr.b.emitted, 1);                      /* ... and the result counted */
+    ASSERT_EQ(gr.b.errors, 0);
+    ASSERT_EQ(gr.g.calls, 1);
 }
 
 /* Like g_call, but lets go of its input while it waits at the gate. */
@@ -459,42 +487,32 @@ static void *open_by_deadline(void *arg)
  * its result. */
 static void pool_timeout_while_released(void)
 {
-    gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, -1, 1, 0, 0, 0, 0 };
-    aw_sync_client cl = { &g, g_connect, r_call, NULL };
-    aw_pool_config pc = { .threads = 1 };
-    aw_pool *p;
-    ASSERT_EQ(aw_pool_new(&p, &pc, &cl), 0);
-    fake_clock clk = { 0 };
-    boxes b = { .emitted = 0 };
-    aw_config cfg = { .mode = AW_UNORDERED, .capacity = 4, .timeout_ms = 10,
-                      .clock = fake_clock_of(&clk) };
-    aw_sink sink = { .ctx = &b, .emit = b_emit, .error = b_error, .discard = b_discard };
-    aw_op *op;
-    ASSERT_EQ(aw_op_new(&op, &cfg, aw_pool_function(p), &sink), 0);
+    gate_run gr;
+    aw_config cfg = { .mode = AW_UNORDERED, .capacity = 4, .timeout_ms = 10 };
+    aw_op *op = gate_start(&gr, 1, r_call, cfg, 0, 1, 0);
     pthread_t safety;
-    pthread_create(&safety, NULL, open_by_deadline, &g);
+    pthread_create(&safety, NULL, open_by_deadline, &gr.g);
     ASSERT_EQ(aw_op_push(op, box(7), 0), 0);
-    ASSERT_TRUE(gate_wait_running(&g, 1));           /* released, waiting at the gate */
-    atomic_store(&clk.now, 11);
+    ASSERT_TRUE(gate_wait_running(&gr.g, 1));        /* released, waiting at the gate */
+    atomic_store(&gr.clk.now, 11);
     ASSERT_EQ(aw_op_drain(op), 0);                   /* returns with the call still waiting */
-    pthread_mutex_lock(&g.mu);
-    long opened = g.opened;
-    pthread_mutex_unlock(&g.mu);
+    pthread_mutex_lock(&gr.g.mu);
+    long opened = gr.g.opened;
+    pthread_mutex_unlock(&gr.g.mu);
     ASSERT_EQ(opened, 0);
-    ASSERT_EQ(b.errors, 1);
-    ASSERT_EQ(b.last_err, AW_ETIMEDOUT);
-    ASSERT_EQ(b.emitted, 0);
+    ASSERT_EQ(gr.b.errors, 1);
+    ASSERT_EQ(gr.b.last_err, AW_ETIMEDOUT);
+    ASSERT_EQ(gr.b.emitted, 0);
     /* Now one that comes back in time: its result counts. */
     ASSERT_EQ(aw_op_push(op, box(8), 0), 0);         /* waits behind 7's call */
-    gate_open(&g, 1000);
+    gate_open(&gr.g, 1000);
     ASSERT_EQ(aw_op_drain(op), 0);
     pthread_join(safety, NULL);
-    aw_op_free(op);
-    aw_pool_free(p);
-    ASSERT_EQ(b.emitted, 1);
-    ASSERT_EQ(g.lost, 1);
-    ASSERT_EQ(g.kept, 1);
-    ASSERT_EQ(b.seen[7] + b.seen[8], 2);
+    gate_stop(&gr);
+    ASSERT_EQ(gr.b.emitted, 1);
+    ASSERT_EQ(gr.g.lost, 1);
+    ASSERT_EQ(gr.g.kept, 1);
+    ASSERT_EQ(gr.b.seen[7] + gr.b.seen[8], 2);
 }
 
 /* A broken connection whose reconnects fail twice: the record it held
@@ -502,56 +520,40 @@ static void pool_timeout_while_released(void)
  * backs off (10 ms, 20 ms) and carries on. */
 static void pool_reconnect_backoff(void)
 {
-    gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 1000, 0, -1, 1, 2, 0, 0, 0 };
-    aw_sync_client cl = { &g, g_connect, g_call, NULL };
-    aw_pool_config pc = { .threads = 1 };
-    aw_pool *p;
-    ASSERT_EQ(aw_pool_new(&p, &pc, &cl), 0);
-    boxes b = { .emitted = 0 };
+    gate_run gr;
     aw_config cfg = { .mode = AW_ORDERED, .capacity = 16 };
-    aw_sink sink = { .ctx = &b, .emit = b_emit, .error = b_error, .discard = b_discard };
-    aw_op *op;
-    ASSERT_EQ(aw_op_new(&op, &cfg, aw_pool_function(p), &sink), 0);
+    aw_op *op = gate_start(&gr, 1, g_call, cfg, 1000, 1, 2);
     ASSERT_EQ(aw_op_push(op, box(-1), 0), 0);        /* breaks the connection */
     for (long i = 2; i <= 9; i++) ASSERT_EQ(aw_op_push(op, box(i), 0), 0);
     ASSERT_EQ(aw_op_drain(op), 0);
     aw_pool_stats st;
-    ASSERT_EQ(aw_pool_stats_get(p, &st), 0);
-    aw_op_free(op);
-    aw_pool_free(p);
-    ASSERT_EQ(b.errors, 1);
-    ASSERT_EQ(b.last_err, AW_ECONN);
-    ASSERT_EQ(b.emitted, 8);
-    ASSERT_EQ(atomic_load(&g.connects), 4);          /* first, 2 failed, 1 good */
+    ASSERT_EQ(aw_pool_stats_get(gr.pool, &st), 0);
+    gate_stop(&gr);
+    ASSERT_EQ(gr.b.errors, 1);
+    ASSERT_EQ(gr.b.last_err, AW_ECONN);
+    ASSERT_EQ(gr.b.emitted, 8);
+    ASSERT_EQ(atomic_load(&gr.g.connects), 4);       /* first, 2 failed, 1 good */
     ASSERT_EQ(st.reconnects, 1);
     ASSERT_EQ(st.connected, 1);
-    for (int i = 1; i <= 9; i++) ASSERT_EQ(b.seen[i], 1);
+    for (int i = 1; i <= 9; i++) ASSERT_EQ(gr.b.seen[i], 1);
 }
 
 /* Closing while a reconnect backoff waits ends the wait at once: the
  * client's store stays down for good, yet aw_op_free returns. */
 static void pool_close_during_backoff(void)
 {
-    gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 1000, 0, -1, 2, 1 << 30, 0, 0, 0 };
-    aw_sync_client cl = { &g, g_connect, g_call, NULL };
-    aw_pool_config pc = { .threads = 2 };
-    aw_pool *p;
-    ASSERT_EQ(aw_pool_new(&p, &pc, &cl), 0);
-    boxes b = { .emitted = 0 };
+    gate_run gr;
     aw_config cfg = { .mode = AW_UNORDERED, .capacity = 16 };
-    aw_sink sink = { .ctx = &b, .emit = b_emit, .error = b_error, .discard = b_discard };
-    aw_op *op;
-    ASSERT_EQ(aw_op_new(&op, &cfg, aw_pool_function(p), &sink), 0);
+    aw_op *op = gate_start(&gr, 2, g_call, cfg, 1000, 2, 1 << 30);
     ASSERT_EQ(aw_op_push(op, box(-1), 0), 0);
     ASSERT_EQ(aw_op_push(op, box(-2), 0), 0);        /* both connections break */
-    for (int i = 0; i < 100 && b.errors < 2; i++)
+    for (int i = 0; i < 100 && gr.b.errors < 2; i++)
         if (aw_op_poll(op, 1000) < 0) break;
     for (long i = 3; i <= 6; i++) ASSERT_EQ(aw_op_push(op, box(i), 0), 0);
-    aw_op_free(op);                                  /* queued: discarded */
-    aw_pool_free(p);
-    ASSERT_EQ(b.errors, 2);
-    ASSERT_EQ(b.emitted, 4);                         /* (b_discard counts as emitted) */
-    ASSERT_EQ(g.calls, 2);
+    gate_stop(&gr);                                  /* queued: discarded */
+    ASSERT_EQ(gr.b.errors, 2);
+    ASSERT_EQ(gr.b.emitted, 4);                      /* (b_discard counts as emitted) */
+    ASSERT_EQ(gr.g.calls, 2);
 }
 
 /* aw_pool_free and the function's close from inside a call do nothing
@@ -597,10 +599,7 @@ static void pool_free_from_worker_refused(void)
 static void pool_invoke_after_close(void)
 {
     fake_db d = { 0 };
-    aw_sync_client cl = { &d, fk_connect, fk_call, fk_disconnect };
-    aw_pool_config pc = { .threads = 2 };
-    aw_pool *p;
-    ASSERT_EQ(aw_pool_new(&p, &pc, &cl), 0);
+    aw_pool *p = fake_pool(&d, 2);
     const aw_function *fn = aw_pool_function(p);
     fn->close(fn->ctx);
     fn->close(fn->ctx);
