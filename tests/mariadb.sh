@@ -79,19 +79,16 @@ kill_pid() { srv_kill "$1" "$(srv_pid "$1")" TERM; }
 
 write_env() {
     local d=$1
-    {
-        echo "AW_MYSQL_HOST=127.0.0.1"
-        echo "AW_MYSQL_PORT=$(cat "$d/port")"
-        echo "AW_MYSQL_SOCKET=$d/sock"
-        echo "AW_MYSQL_USER=aw"
-        echo "AW_MYSQL_PASSWORD=$(cat "$d/password")"
-        echo "AW_MYSQL_DB=awtest"
-        echo "AW_MYSQL_DIR=$d"
-        echo "AW_MYSQL_PID=$(cat "$d/pid" 2>/dev/null)"
-        echo "AW_MYSQL_CTL=$CTL"
-        [ -s "$d/rows" ] && echo "AW_MYSQL_ROWS=$(cat "$d/rows")"
-    } > "$d/env"
-    chmod 600 "$d/env"
+    srv_write_env "$d" "AW_MYSQL_HOST=127.0.0.1" \
+        "AW_MYSQL_PORT=$(cat "$d/port")" \
+        "AW_MYSQL_SOCKET=$d/sock" \
+        "AW_MYSQL_USER=aw" \
+        "AW_MYSQL_PASSWORD=$(cat "$d/password")" \
+        "AW_MYSQL_DB=awtest" \
+        "AW_MYSQL_DIR=$d" \
+        "AW_MYSQL_PID=$(cat "$d/pid" 2>/dev/null)" \
+        "AW_MYSQL_CTL=$CTL" \
+        "$(srv_rows AW_MYSQL_ROWS "$d")"
 }
 
 cmd_start() {

@@ -94,20 +94,17 @@ kill_pid() { srv_kill "$1" "$(server_pid "$1" || true)" INT; }
 
 write_env() {
     local d=$1
-    {
-        echo "AW_PG_HOST=127.0.0.1"
-        echo "AW_PG_PORT=$(cat "$d/port")"
-        echo "AW_PG_SOCKET=$d/pg"
-        echo "AW_PG_USER=aw"
-        echo "AW_PG_PASSWORD=$(cat "$d/password")"
-        echo "AW_PG_DB=awtest"
-        echo "AW_PG_DIR=$d"
-        echo "AW_PG_PID=$(cat "$d/pid" 2>/dev/null)"
-        echo "AW_PG_CTL=$CTL"
-        echo "AW_PG_BIN=$BIN"
-        [ -s "$d/rows" ] && echo "AW_PG_ROWS=$(cat "$d/rows")"
-    } > "$d/env"
-    chmod 600 "$d/env"
+    srv_write_env "$d" "AW_PG_HOST=127.0.0.1" \
+        "AW_PG_PORT=$(cat "$d/port")" \
+        "AW_PG_SOCKET=$d/pg" \
+        "AW_PG_USER=aw" \
+        "AW_PG_PASSWORD=$(cat "$d/password")" \
+        "AW_PG_DB=awtest" \
+        "AW_PG_DIR=$d" \
+        "AW_PG_PID=$(cat "$d/pid" 2>/dev/null)" \
+        "AW_PG_CTL=$CTL" \
+        "AW_PG_BIN=$BIN" \
+        "$(srv_rows AW_PG_ROWS "$d")"
 }
 
 cmd_start() {

@@ -87,18 +87,15 @@ kill_pid() { srv_kill "$1" "$(srv_pid "$1")" TERM; }
 
 write_env() {
     local d=$1
-    {
-        echo "AW_REDIS_HOST=127.0.0.1"
-        echo "AW_REDIS_PORT=$(cat "$d/port")"
-        echo "AW_REDIS_SOCKET=$d/sock"
-        echo "AW_REDIS_USER=aw"
-        echo "AW_REDIS_PASSWORD=$(cat "$d/password")"
-        echo "AW_REDIS_DIR=$d"
-        echo "AW_REDIS_PID=$(cat "$d/pid" 2>/dev/null)"
-        echo "AW_REDIS_CTL=$CTL"
-        [ -s "$d/rows" ] && echo "AW_REDIS_ROWS=$(cat "$d/rows")"
-    } > "$d/env"
-    chmod 600 "$d/env"
+    srv_write_env "$d" "AW_REDIS_HOST=127.0.0.1" \
+        "AW_REDIS_PORT=$(cat "$d/port")" \
+        "AW_REDIS_SOCKET=$d/sock" \
+        "AW_REDIS_USER=aw" \
+        "AW_REDIS_PASSWORD=$(cat "$d/password")" \
+        "AW_REDIS_DIR=$d" \
+        "AW_REDIS_PID=$(cat "$d/pid" 2>/dev/null)" \
+        "AW_REDIS_CTL=$CTL" \
+        "$(srv_rows AW_REDIS_ROWS "$d")"
 }
 
 cmd_start() {

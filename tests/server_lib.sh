@@ -78,6 +78,18 @@ srv_kill() {
     rm -f "$d/pid"
 }
 
+# srv_write_env DIR LINE...: the non-empty LINEs (KEY=value) into DIR/env,
+# mode 600.
+srv_write_env() {
+    local d=$1 line
+    shift
+    for line in "$@"; do [ -z "$line" ] || echo "$line"; done > "$d/env"
+    chmod 600 "$d/env"
+}
+
+# srv_rows KEY DIR: "KEY=N" once DIR holds N loaded rows, else nothing.
+srv_rows() { [ ! -s "$2/rows" ] || echo "$1=$(cat "$2/rows")"; }
+
 # srv_dir DIR PREFIX: DIR made absolute (created), or a new temp dir;
 # dies if a server runs there.
 srv_dir() {
