@@ -74,7 +74,11 @@ for k in $(seq 1 "$kills"); do
     sig=${sigs[k % 4]} want=${codes[k % 4]}
     if [ $SECONDS -gt "$LIMIT" ]; then bad "time limit" "over $LIMIT s after $k kills"; finish; fi
     delay=$(( 1 + (RANDOM * 32768 + RANDOM) % max_delay ))
-    "$BIN" "${flags[@]}" --output out.db 2>> runs.err &   # no timeout(1): kill enrich itself
+    # No timeout(1): kill enrich itself. A background job starts with
+    # SIGINT ignored (bash, no job control): env puts it back to the
+    # default, or an INT that comes before enrich sets its handler is lost
+    # and the run finishes (seen on a loaded machine at 6 ms).
+    env --default-signal=INT "$BIN" "${flags[@]}" --output out.db 2>> runs.err &
     pid=$!
     sleep "$(awk -v d="$delay" 'BEGIN { printf "%.3f", d / 1000 }')"
     kill -s "$sig" "$pid" 2> /dev/null
