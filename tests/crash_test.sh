@@ -21,11 +21,10 @@
 # Usage: tests/crash_test.sh path/to/enrich [--records N] [--kills K]
 #                            [--unordered] [--seed S]
 # Needs sqlite3. Last line: "N passed, N failed".
-set -u
-export LC_ALL=C
 BIN=${1:?usage: tests/crash_test.sh path/to/enrich [--records N] [--kills K] [--unordered] [--seed S]}
 shift
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+. "$(dirname "$0")/enrich_lib.sh"        # ok, bad, finish, el_*
+BIN=$(el_bin "$BIN")
 records=200000 kills=20 mode=ordered seed=$(( ($$ + $(date +%s)) % 32768 ))
 LIMIT=${AW_CRASH_LIMIT:-170}
 while [ $# -gt 0 ]; do
@@ -38,13 +37,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 RANDOM=$seed
-T=$(mktemp -d "${TMPDIR:-/tmp}/aw-crash.XXXXXX")
-[ -n "${AW_CRASH_KEEP:-}" ] || trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit; }
+el_tmp crash AW_CRASH_KEEP
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 echo "crash test: $records orders, $kills kills, $mode mode, seed $seed (--seed $seed repeats it)"
@@ -81,7 +74,11 @@ for k in $(seq 1 "$kills"); do
     sig=${sigs[k % 4]} want=${codes[k % 4]}
     if [ $SECONDS -gt "$LIMIT" ]; then bad "time limit" "over $LIMIT s after $k kills"; finish; fi
     delay=$(( 1 + (RANDOM * 32768 + RANDOM) % max_delay ))
-    "$BIN" "${flags[@]}" --output out.db 2>> runs.err &   # no timeout(1): kill enrich itself
+    # No timeout(1): kill enrich itself. A background job starts with
+    # SIGINT ignored (bash, no job control): env puts it back to the
+    # default, or an INT that comes before enrich sets its handler is lost
+    # and the run finishes (seen on a loaded machine at 6 ms).
+    env --default-signal=INT "$BIN" "${flags[@]}" --output out.db 2>> runs.err &
     pid=$!
     sleep "$(awk -v d="$delay" 'BEGIN { printf "%.3f", d / 1000 }')"
     kill -s "$sig" "$pid" 2> /dev/null

@@ -38,8 +38,8 @@ export LC_ALL=C
 CTL=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 READY_S=${AW_MYSQL_READY_TIMEOUT:-60}
 STOP_S=${AW_MYSQL_STOP_TIMEOUT:-60}
-
-die() { echo "mariadb.sh: $*" >&2; exit 1; }
+SRV_NAME=mariadb.sh SRV_PROG=mariadbd
+. "$(dirname "$CTL")/server_lib.sh"
 
 need() {
     local missing=()
@@ -54,17 +54,6 @@ mariadbd_bin() { command -v mariadbd 2>/dev/null || echo /usr/sbin/mariadbd; }
 
 client() { local d=$1; shift; mariadb --no-defaults --socket="$d/sock" -uroot "$@"; }
 
-# A port nothing listens on now; mariadbd may still lose a race for it, in
-# which case launch() picks another.
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$(( 20000 + RANDOM % 40000 ))
-        ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
-    done
-    die "no free port found"
-}
-
 # launch DIR PORT: start mariadbd, wait until it answers (deadline READY_S).
 # Returns 2 if the port was taken, 1 on any other failure.
 launch() {
@@ -77,81 +66,39 @@ launch() {
         --local-infile=1 --max-connections=1000 --innodb-buffer-pool-size=512M \
         --innodb-flush-log-at-trx-commit=2 --performance-schema=OFF \
         --max-prepared-stmt-count=100000 </dev/null >/dev/null 2>&1 &
-    local spid=$! deadline=$((SECONDS + READY_S))
+    local spid=$!
     echo "$spid" > "$d/launch_pid"
-    while :; do
-        if client "$d" -e 'select 1' >/dev/null 2>&1; then
-            [ -s "$d/pid" ] || echo "$spid" > "$d/pid"
-            return 0
-        fi
-        if ! kill -0 "$spid" 2>/dev/null; then
-            grep -q "Address already in use\|Do you already have another" "$d/error.log" 2>/dev/null && return 2
-            echo "mariadb.sh: mariadbd exited; last lines of $d/error.log:" >&2
-            tail -5 "$d/error.log" >&2 || true
-            return 1
-        fi
-        [ $SECONDS -lt $deadline ] || { echo "mariadb.sh: not ready after ${READY_S}s" >&2; kill_pid "$d"; return 1; }
-        # Poll the socket: the server gives no other signal of readiness.
-        sleep 0.05
-    done
+    srv_wait_ready "$d" "$spid" "$d/error.log" "Address already in use\|Do you already have another" \
+        client "$d" -e 'select 1' || return
+    [ -s "$d/pid" ] || echo "$spid" > "$d/pid"
 }
 
 # kill_pid DIR: SIGTERM the server by its pid, wait for it to exit (deadline
 # STOP_S), then SIGKILL. Never by name.
-kill_pid() {
-    local d=$1 pid=""
-    [ -s "$d/pid" ] && pid=$(cat "$d/pid")
-    [ -n "$pid" ] || { [ -s "$d/launch_pid" ] && pid=$(cat "$d/launch_pid"); }
-    [ -n "$pid" ] || return 0
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + STOP_S))
-    while kill -0 "$pid" 2>/dev/null; do
-        if [ $SECONDS -ge $deadline ]; then
-            echo "mariadb.sh: pid $pid did not stop in ${STOP_S}s; SIGKILL" >&2
-            kill -KILL "$pid" 2>/dev/null || true
-            break
-        fi
-        sleep 0.05
-    done
-    rm -f "$d/pid"
-}
+kill_pid() { srv_kill "$1" "$(srv_pid "$1")" TERM; }
 
 write_env() {
     local d=$1
-    {
-        echo "AW_MYSQL_HOST=127.0.0.1"
-        echo "AW_MYSQL_PORT=$(cat "$d/port")"
-        echo "AW_MYSQL_SOCKET=$d/sock"
-        echo "AW_MYSQL_USER=aw"
-        echo "AW_MYSQL_PASSWORD=$(cat "$d/password")"
-        echo "AW_MYSQL_DB=awtest"
-        echo "AW_MYSQL_DIR=$d"
-        echo "AW_MYSQL_PID=$(cat "$d/pid" 2>/dev/null)"
-        echo "AW_MYSQL_CTL=$CTL"
-        [ -s "$d/rows" ] && echo "AW_MYSQL_ROWS=$(cat "$d/rows")"
-    } > "$d/env"
-    chmod 600 "$d/env"
+    srv_write_env "$d" "AW_MYSQL_HOST=127.0.0.1" \
+        "AW_MYSQL_PORT=$(cat "$d/port")" \
+        "AW_MYSQL_SOCKET=$d/sock" \
+        "AW_MYSQL_USER=aw" \
+        "AW_MYSQL_PASSWORD=$(cat "$d/password")" \
+        "AW_MYSQL_DB=awtest" \
+        "AW_MYSQL_DIR=$d" \
+        "AW_MYSQL_PID=$(cat "$d/pid" 2>/dev/null)" \
+        "AW_MYSQL_CTL=$CTL" \
+        "$(srv_rows AW_MYSQL_ROWS "$d")"
 }
 
 cmd_start() {
     need
-    local d=${1:-}
-    if [ -z "$d" ]; then d=$(mktemp -d "${TMPDIR:-/tmp}/aw-mariadb.XXXXXX")
-    else mkdir -p "$d"; d=$(cd "$d" && pwd); fi
-    [ ! -s "$d/pid" ] || ! kill -0 "$(cat "$d/pid")" 2>/dev/null || die "a server already runs in $d"
+    local d
+    d=$(srv_dir "${1:-}" aw-mariadb)
     mariadb-install-db --no-defaults --datadir="$d/data" --user="$(id -un)" \
         --auth-root-authentication-method=normal --skip-test-db > "$d/install.log" 2>&1 ||
         { tail -5 "$d/install.log" >&2; die "mariadb-install-db failed (log: $d/install.log)"; }
-    local rc=2
-    for _ in 1 2 3 4 5; do
-        local port
-        port=$(free_port)
-        echo "$port" > "$d/port"
-        set +e; launch "$d" "$port"; rc=$?; set -e
-        [ $rc -eq 2 ] || break
-    done
-    [ $rc -eq 0 ] || die "could not start mariadbd (log: $d/error.log)"
+    srv_launch_free "$d" "$d/error.log"
     head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$d/password"
     local pw
     pw=$(cat "$d/password")
@@ -168,24 +115,9 @@ SQL
     cat "$d/env"
 }
 
-cmd_stop() {
-    local d=${1:?usage: mariadb.sh stop DIR}
-    [ -d "$d" ] || return 0
-    kill_pid "$d"
-    [ -n "${AW_MYSQL_KEEP:-}" ] || rm -rf "$d"
-}
-
-cmd_halt() {
-    local d=${1:?usage: mariadb.sh halt DIR}
-    kill_pid "$d"
-}
-
-cmd_resume() {
-    local d=${1:?usage: mariadb.sh resume DIR}
-    [ -s "$d/port" ] || die "$d holds no server"
-    launch "$d" "$(cat "$d/port")" || die "could not restart mariadbd (log: $d/error.log)"
-    write_env "$d"
-}
+cmd_stop() { srv_stop "${1:?usage: mariadb.sh stop DIR}" "${AW_MYSQL_KEEP:-}"; }
+cmd_halt() { kill_pid "${1:?usage: mariadb.sh halt DIR}"; }
+cmd_resume() { local d=${1:?usage: mariadb.sh resume DIR}; srv_resume "$d" "$d/error.log"; }
 
 cmd_load() {
     local d=${1:?usage: mariadb.sh load DIR N} n=${2:?usage: mariadb.sh load DIR N}
@@ -226,36 +158,6 @@ cmd_sql() {
     client "$d" -N awtest -e "${2:?usage: mariadb.sh sql DIR SQL}"
 }
 
-cmd_run() {
-    local n=100000
-    if [ "${1:-}" = "-n" ]; then n=${2:?}; shift 2; fi
-    [ "${1:-}" = "--" ] && shift
-    [ $# -gt 0 ] || die "usage: mariadb.sh run [-n N] CMD..."
-    # Global, not local: the EXIT trap runs after this function returns.
-    RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/aw-mariadb.XXXXXX")
-    local d=$RUN_DIR
-    # Stop the server whatever happens to CMD (failure, ^C, SIGTERM).
-    trap 'cmd_stop "$RUN_DIR"' EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
-    cmd_start "$d" > /dev/null
-    cmd_load "$d" "$n"
-    set +e
-    ( set -a; . "$d/env"; set +a; exec "$@" )
-    local rc=$?
-    set -e
-    return $rc
-}
+cmd_run() { srv_run aw-mariadb "$@"; }
 
-sub=${1:-}
-[ $# -gt 0 ] && shift
-case "$sub" in
-    start) cmd_start "$@" ;;
-    stop) cmd_stop "$@" ;;
-    halt) cmd_halt "$@" ;;
-    resume) cmd_resume "$@" ;;
-    load) cmd_load "$@" ;;
-    sql) cmd_sql "$@" ;;
-    run) cmd_run "$@" ;;
-    *) sed -n '2,30p' "$CTL" >&2; exit 2 ;;
-esac
+srv_main 30 "$@"

@@ -41,12 +41,8 @@ PGconn *pt_admin(void);
 /* Runs cmd ("halt" or "resume") of tests/postgres.sh on our server. 0 = ok. */
 int pt_ctl(const char *cmd);
 
-/* test_postgres.c's lookup of customers by id, and helpers for lookups
- * whose first column is kept as text (a val: NULL or bytes). */
+/* test_postgres.c's lookup of customers by id (rows: at_cust). */
 extern const aw_lookup pt_cust_lookup;
-int pt_bind_all(void *ctx, void *input, aw_params *p);   /* ctx = how many ?s get the key */
-int pt_row_val(void *ctx, void *input, const aw_row *r, void **out);
-void pt_free_res(void *ctx, void *r);
 
 void postgres_config_mistakes(void);
 void postgres_adapter_columns(void);

@@ -35,8 +35,8 @@ export LC_ALL=C
 CTL=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 READY_S=${AW_PG_READY_TIMEOUT:-60}
 STOP_S=${AW_PG_STOP_TIMEOUT:-60}
-
-die() { echo "postgres.sh: $*" >&2; exit 1; }
+SRV_NAME=postgres.sh SRV_PROG=postgres
+. "$(dirname "$CTL")/server_lib.sh"
 
 pg_bin() {
     local b
@@ -55,15 +55,6 @@ as_pg() {
 }
 
 psql_su() { local d=$1; shift; as_pg "$BIN/psql" -X -q -h "$d/pg" -p "$(cat "$d/port")" -U postgres -v ON_ERROR_STOP=1 "$@"; }
-
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$(( 20000 + RANDOM % 40000 ))
-        ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
-    done
-    die "no free port found"
-}
 
 server_pid() {
     local d=$1
@@ -90,67 +81,35 @@ launch() {
             -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=256MB \
             </dev/null >>"$d/pg/log" 2>&1 &
     fi
-    local spid=$! deadline=$((SECONDS + READY_S))
+    local spid=$!
     echo "$spid" > "$d/launch_pid"
-    while :; do
-        if "$BIN/pg_isready" -q -h "$d/pg" -p "$port" 2>/dev/null; then
-            server_pid "$d" > "$d/pid"
-            return 0
-        fi
-        if ! kill -0 "$spid" 2>/dev/null; then
-            grep -q "Address already in use\|could not bind" "$d/pg/log" 2>/dev/null && return 2
-            echo "postgres.sh: postgres exited; last lines of $d/pg/log:" >&2
-            tail -5 "$d/pg/log" >&2 || true
-            return 1
-        fi
-        [ $SECONDS -lt $deadline ] || { echo "postgres.sh: not ready after ${READY_S}s" >&2; kill_pid "$d"; return 1; }
-        # Poll: the server gives no other signal of readiness.
-        sleep 0.05
-    done
+    srv_wait_ready "$d" "$spid" "$d/pg/log" "Address already in use\|could not bind" \
+        "$BIN/pg_isready" -q -h "$d/pg" -p "$port" || return
+    server_pid "$d" > "$d/pid"
 }
 
 # kill_pid DIR: SIGINT (fast shutdown) the postmaster by its pid, wait for
 # it to exit (deadline STOP_S), then SIGKILL. Never by name.
-kill_pid() {
-    local d=$1 pid
-    pid=$(server_pid "$d" || true)
-    [ -n "$pid" ] || return 0
-    kill -0 "$pid" 2>/dev/null || { rm -f "$d/pid"; return 0; }
-    kill -INT "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + STOP_S))
-    while kill -0 "$pid" 2>/dev/null; do
-        if [ $SECONDS -ge $deadline ]; then
-            echo "postgres.sh: pid $pid did not stop in ${STOP_S}s; SIGKILL" >&2
-            kill -KILL "$pid" 2>/dev/null || true
-            break
-        fi
-        sleep 0.05
-    done
-    rm -f "$d/pid"
-}
+kill_pid() { srv_kill "$1" "$(server_pid "$1" || true)" INT; }
 
 write_env() {
     local d=$1
-    {
-        echo "AW_PG_HOST=127.0.0.1"
-        echo "AW_PG_PORT=$(cat "$d/port")"
-        echo "AW_PG_SOCKET=$d/pg"
-        echo "AW_PG_USER=aw"
-        echo "AW_PG_PASSWORD=$(cat "$d/password")"
-        echo "AW_PG_DB=awtest"
-        echo "AW_PG_DIR=$d"
-        echo "AW_PG_PID=$(cat "$d/pid" 2>/dev/null)"
-        echo "AW_PG_CTL=$CTL"
-        echo "AW_PG_BIN=$BIN"
-        [ -s "$d/rows" ] && echo "AW_PG_ROWS=$(cat "$d/rows")"
-    } > "$d/env"
-    chmod 600 "$d/env"
+    srv_write_env "$d" "AW_PG_HOST=127.0.0.1" \
+        "AW_PG_PORT=$(cat "$d/port")" \
+        "AW_PG_SOCKET=$d/pg" \
+        "AW_PG_USER=aw" \
+        "AW_PG_PASSWORD=$(cat "$d/password")" \
+        "AW_PG_DB=awtest" \
+        "AW_PG_DIR=$d" \
+        "AW_PG_PID=$(cat "$d/pid" 2>/dev/null)" \
+        "AW_PG_CTL=$CTL" \
+        "AW_PG_BIN=$BIN" \
+        "$(srv_rows AW_PG_ROWS "$d")"
 }
 
 cmd_start() {
-    local d=${1:-}
-    if [ -z "$d" ]; then d=$(mktemp -d "${TMPDIR:-/tmp}/aw-pg.XXXXXX")
-    else mkdir -p "$d"; d=$(cd "$d" && pwd); fi
+    local d
+    d=$(srv_dir "${1:-}" aw-pg)
     chmod 755 "$d"
     mkdir -p "$d/pg"
     [ "$(id -u)" -eq 0 ] && chown postgres "$d/pg"
@@ -158,12 +117,7 @@ cmd_start() {
     as_pg "$BIN/initdb" -D "$d/pg/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
         -E UTF8 --locale=C > "$d/initdb.log" 2>&1 ||
         { tail -5 "$d/initdb.log" >&2; die "initdb failed (log: $d/initdb.log)"; }
-    local rc=2
-    for _ in 1 2 3 4 5; do
-        set +e; launch "$d" "$(free_port)"; rc=$?; set -e
-        [ $rc -eq 2 ] || break
-    done
-    [ $rc -eq 0 ] || die "could not start postgres (log: $d/pg/log)"
+    srv_launch_free "$d" "$d/pg/log"
     psql_su "$d" -d postgres <<SQL
 CREATE USER aw PASSWORD '$(cat "$d/password")';
 CREATE DATABASE awtest OWNER aw;
@@ -172,21 +126,9 @@ SQL
     cat "$d/env"
 }
 
-cmd_stop() {
-    local d=${1:?usage: postgres.sh stop DIR}
-    [ -d "$d" ] || return 0
-    kill_pid "$d"
-    [ -n "${AW_PG_KEEP:-}" ] || rm -rf "$d"
-}
-
+cmd_stop() { srv_stop "${1:?usage: postgres.sh stop DIR}" "${AW_PG_KEEP:-}"; }
 cmd_halt() { kill_pid "${1:?usage: postgres.sh halt DIR}"; }
-
-cmd_resume() {
-    local d=${1:?usage: postgres.sh resume DIR}
-    [ -s "$d/port" ] || die "$d holds no server"
-    launch "$d" "$(cat "$d/port")" || die "could not restart postgres (log: $d/pg/log)"
-    write_env "$d"
-}
+cmd_resume() { local d=${1:?usage: postgres.sh resume DIR}; srv_resume "$d" "$d/pg/log"; }
 
 cmd_load() {
     local d=${1:?usage: postgres.sh load DIR N} n=${2:?usage: postgres.sh load DIR N}
@@ -226,36 +168,6 @@ cmd_sql() {
     psql_su "$d" -d awtest -At -c "${2:?usage: postgres.sh sql DIR SQL}"
 }
 
-cmd_run() {
-    local n=100000
-    if [ "${1:-}" = "-n" ]; then n=${2:?}; shift 2; fi
-    [ "${1:-}" = "--" ] && shift
-    [ $# -gt 0 ] || die "usage: postgres.sh run [-n N] CMD..."
-    # Global, not local: the EXIT trap runs after this function returns.
-    PG_RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/aw-pg.XXXXXX")
-    local d=$PG_RUN_DIR
-    # Stop the server whatever happens to CMD (failure, ^C, SIGTERM).
-    trap 'cmd_stop "$PG_RUN_DIR"' EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
-    cmd_start "$d" > /dev/null
-    cmd_load "$d" "$n"
-    set +e
-    ( set -a; . "$d/env"; set +a; exec "$@" )
-    local rc=$?
-    set -e
-    return $rc
-}
+cmd_run() { srv_run aw-pg "$@"; }
 
-sub=${1:-}
-[ $# -gt 0 ] && shift
-case "$sub" in
-    start) cmd_start "$@" ;;
-    stop) cmd_stop "$@" ;;
-    halt) cmd_halt "$@" ;;
-    resume) cmd_resume "$@" ;;
-    load) cmd_load "$@" ;;
-    sql) cmd_sql "$@" ;;
-    run) cmd_run "$@" ;;
-    *) sed -n '2,33p' "$CTL" >&2; exit 2 ;;
-esac
+srv_main 33 "$@"

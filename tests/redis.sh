@@ -41,8 +41,8 @@ export LC_ALL=C
 CTL=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 READY_S=${AW_REDIS_READY_TIMEOUT:-30}
 STOP_S=${AW_REDIS_STOP_TIMEOUT:-30}
-
-die() { echo "redis.sh: $*" >&2; exit 1; }
+SRV_NAME=redis.sh SRV_PROG=redis-server SRV_POLL=0.02
+. "$(dirname "$CTL")/server_lib.sh"
 
 need() {
     command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 ||
@@ -50,15 +50,6 @@ need() {
 }
 
 cli() { local d=$1; shift; redis-cli -s "$d/sock" "$@"; }
-
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$(( 20000 + RANDOM % 40000 ))
-        ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
-    done
-    die "no free port found"
-}
 
 # launch DIR PORT: start redis-server, wait until it answers (deadline
 # READY_S). Returns 2 if the port was taken, 1 on any other failure.
@@ -83,89 +74,43 @@ launch() {
     chmod 600 "$d/redis.conf"
     # setsid: not in our process group, so ^C reaches us, and the trap stops it.
     setsid redis-server "$d/redis.conf" </dev/null >/dev/null 2>&1 &
-    local spid=$! deadline=$((SECONDS + READY_S))
+    local spid=$!
     echo "$spid" > "$d/launch_pid"
-    while :; do
-        if [ "$(cli "$d" ping 2>/dev/null)" = PONG ]; then
-            echo "$spid" > "$d/pid"
-            return 0
-        fi
-        if ! kill -0 "$spid" 2>/dev/null; then
-            grep -q "Address already in use" "$d/redis.log" 2>/dev/null && return 2
-            echo "redis.sh: redis-server exited; last lines of $d/redis.log:" >&2
-            tail -5 "$d/redis.log" >&2 || true
-            return 1
-        fi
-        [ $SECONDS -lt $deadline ] || { echo "redis.sh: not ready after ${READY_S}s" >&2; kill_pid "$d"; return 1; }
-        # Poll the socket: the server gives no other signal of readiness.
-        sleep 0.02
-    done
+    srv_wait_ready "$d" "$spid" "$d/redis.log" "Address already in use" pong "$d" || return
+    echo "$spid" > "$d/pid"
 }
 
+pong() { [ "$(cli "$1" ping 2>/dev/null)" = PONG ]; }
+
 # kill_pid DIR: SIGTERM by pid, wait (deadline STOP_S), then SIGKILL.
-kill_pid() {
-    local d=$1 pid=""
-    [ -s "$d/pid" ] && pid=$(cat "$d/pid")
-    [ -n "$pid" ] || { [ -s "$d/launch_pid" ] && pid=$(cat "$d/launch_pid"); }
-    [ -n "$pid" ] || return 0
-    kill -0 "$pid" 2>/dev/null || { rm -f "$d/pid"; return 0; }
-    kill -TERM "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + STOP_S))
-    while kill -0 "$pid" 2>/dev/null; do
-        if [ $SECONDS -ge $deadline ]; then
-            echo "redis.sh: pid $pid did not stop in ${STOP_S}s; SIGKILL" >&2
-            kill -KILL "$pid" 2>/dev/null || true
-            break
-        fi
-        sleep 0.02
-    done
-    rm -f "$d/pid"
-}
+kill_pid() { srv_kill "$1" "$(srv_pid "$1")" TERM; }
 
 write_env() {
     local d=$1
-    {
-        echo "AW_REDIS_HOST=127.0.0.1"
-        echo "AW_REDIS_PORT=$(cat "$d/port")"
-        echo "AW_REDIS_SOCKET=$d/sock"
-        echo "AW_REDIS_USER=aw"
-        echo "AW_REDIS_PASSWORD=$(cat "$d/password")"
-        echo "AW_REDIS_DIR=$d"
-        echo "AW_REDIS_PID=$(cat "$d/pid" 2>/dev/null)"
-        echo "AW_REDIS_CTL=$CTL"
-        [ -s "$d/rows" ] && echo "AW_REDIS_ROWS=$(cat "$d/rows")"
-    } > "$d/env"
-    chmod 600 "$d/env"
+    srv_write_env "$d" "AW_REDIS_HOST=127.0.0.1" \
+        "AW_REDIS_PORT=$(cat "$d/port")" \
+        "AW_REDIS_SOCKET=$d/sock" \
+        "AW_REDIS_USER=aw" \
+        "AW_REDIS_PASSWORD=$(cat "$d/password")" \
+        "AW_REDIS_DIR=$d" \
+        "AW_REDIS_PID=$(cat "$d/pid" 2>/dev/null)" \
+        "AW_REDIS_CTL=$CTL" \
+        "$(srv_rows AW_REDIS_ROWS "$d")"
 }
 
 cmd_start() {
     need
-    local d=${1:-}
-    if [ -z "$d" ]; then d=$(mktemp -d "${TMPDIR:-/tmp}/aw-redis.XXXXXX")
-    else mkdir -p "$d"; d=$(cd "$d" && pwd); fi
-    [ ! -s "$d/pid" ] || ! kill -0 "$(cat "$d/pid")" 2>/dev/null || die "a server already runs in $d"
+    local d
+    d=$(srv_dir "${1:-}" aw-redis)
     chmod 700 "$d"
     head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$d/password"
     chmod 600 "$d/password"
-    local rc=2
-    for _ in 1 2 3 4 5; do
-        local port
-        port=$(free_port)
-        echo "$port" > "$d/port"
-        set +e; launch "$d" "$port"; rc=$?; set -e
-        [ $rc -eq 2 ] || break
-    done
-    [ $rc -eq 0 ] || die "could not start redis-server (log: $d/redis.log)"
+    srv_launch_free "$d" "$d/redis.log"
     write_env "$d"
     cat "$d/env"
 }
 
-cmd_stop() {
-    local d=${1:?usage: redis.sh stop DIR}
-    [ -d "$d" ] || return 0
-    kill_pid "$d"
-    [ -n "${AW_REDIS_KEEP:-}" ] || rm -rf "$d"
-}
+cmd_stop() { srv_stop "${1:?usage: redis.sh stop DIR}" "${AW_REDIS_KEEP:-}"; }
 
 # The data survives through an explicit SAVE (dump.rdb in DIR, read back at
 # start): the server itself never saves.
@@ -175,12 +120,7 @@ cmd_halt() {
     kill_pid "$d"
 }
 
-cmd_resume() {
-    local d=${1:?usage: redis.sh resume DIR}
-    [ -s "$d/port" ] || die "$d holds no server"
-    launch "$d" "$(cat "$d/port")" || die "could not restart redis-server (log: $d/redis.log)"
-    write_env "$d"
-}
+cmd_resume() { local d=${1:?usage: redis.sh resume DIR}; srv_resume "$d" "$d/redis.log"; }
 
 # RESP for every command, one awk pass, loaded through redis-cli --pipe.
 cmd_load() {
@@ -230,35 +170,6 @@ cmd_load() {
 
 cmd_cli() { local d=${1:?usage: redis.sh cli DIR ARGS...}; shift; cli "$d" "$@"; }
 
-cmd_run() {
-    local n=100000
-    if [ "${1:-}" = "-n" ]; then n=${2:?}; shift 2; fi
-    [ "${1:-}" = "--" ] && shift
-    [ $# -gt 0 ] || die "usage: redis.sh run [-n N] CMD..."
-    # Global, not local: the EXIT trap runs after this function returns.
-    REDIS_RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/aw-redis.XXXXXX")
-    local d=$REDIS_RUN_DIR
-    trap 'cmd_stop "$REDIS_RUN_DIR"' EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
-    cmd_start "$d" > /dev/null
-    cmd_load "$d" "$n"
-    set +e
-    ( set -a; . "$d/env"; set +a; exec "$@" )
-    local rc=$?
-    set -e
-    return $rc
-}
+cmd_run() { srv_run aw-redis "$@"; }
 
-sub=${1:-}
-[ $# -gt 0 ] && shift
-case "$sub" in
-    start) cmd_start "$@" ;;
-    stop) cmd_stop "$@" ;;
-    halt) cmd_halt "$@" ;;
-    resume) cmd_resume "$@" ;;
-    load) cmd_load "$@" ;;
-    cli) cmd_cli "$@" ;;
-    run) cmd_run "$@" ;;
-    *) sed -n '2,40p' "$CTL" >&2; exit 2 ;;
-esac
+srv_main 40 "$@"

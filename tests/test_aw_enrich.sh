@@ -4,40 +4,15 @@
 # Usage: tests/test_aw_enrich.sh path/to/aw-enrich     (make test-enrich)
 # Needs sqlite3 (scripts/deps.sh). Every run of aw-enrich is bounded by
 # timeout(1); nothing sleeps to wait for a result. Last line: "N passed, N failed".
-set -u
-export LC_ALL=C
 BIN=${1:?usage: tests/test_aw_enrich.sh path/to/aw-enrich}
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-HERE=$(cd "$(dirname "$0")" && pwd)
-T=$(mktemp -d "${TMPDIR:-/tmp}/aw-enrich-test.XXXXXX")
-[ -n "${AW_ENRICH_KEEP:-}" ] || trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
-LIMIT=${AW_ENRICH_TEST_TIMEOUT:-120}
-passed=0 failed=0
-
-ok()  { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-
-# run NAME ARGS... < input: aw-enrich's stdout in NAME.out, stderr in
-# NAME.err, exit code in $rc.
-run() {
-    local name=$1; shift
-    timeout "$LIMIT" "$BIN" --no-progress "$@" > "$name.out" 2> "$name.err"
-    rc=$?
-}
+. "$(dirname "$0")/enrich_lib.sh"        # ok, bad, run, expect, el_*
+BIN=$(el_bin "$BIN")
+el_tmp enrich-test
 
 # same NAME EXPECTED ACTUAL: byte-for-byte.
 same() {
     if cmp -s "$2" "$3"; then ok "$1"
     else bad "$1" "output differs from sqlite3 (diff $2 $3):"; diff "$2" "$3" | head -20; fi
-}
-
-# expect NAME CODE WORDS: exit code CODE and stderr containing WORDS.
-expect() {
-    local name=$1 code=$2 words=$3
-    if [ "$rc" -ne "$code" ]; then bad "$name" "exit $rc, wanted $code; stderr: $(head -c 400 "$name.err")"
-    elif ! grep -qF -- "$words" "$name.err"; then bad "$name" "stderr lacks '$words': $(head -c 400 "$name.err")"
-    else ok "$name"; fi
 }
 
 # ------------------------------------------------------------ the data

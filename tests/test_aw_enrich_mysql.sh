@@ -9,36 +9,16 @@
 # Usage: tests/mariadb.sh run -n 1000 tests/test_aw_enrich_mysql.sh path/to/aw-enrich
 # (make test does this). Needs the AW_MYSQL_* environment mariadb.sh exports.
 # Every aw-enrich run is bounded by timeout(1). Last line: "N passed, N failed".
-set -u
-export LC_ALL=C
 BIN=${1:?usage: tests/test_aw_enrich_mysql.sh path/to/aw-enrich}
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-HERE=$(cd "$(dirname "$0")" && pwd)
-LIMIT=${AW_ENRICH_TEST_TIMEOUT:-120}
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
+. "$(dirname "$0")/enrich_lib.sh"
+BIN=$(el_bin "$BIN")
+el_need_env mariadb.sh AW_MYSQL_HOST AW_MYSQL_PORT AW_MYSQL_SOCKET AW_MYSQL_USER AW_MYSQL_PASSWORD AW_MYSQL_DB
+el_tmp enrich-mysql
 
-for v in AW_MYSQL_HOST AW_MYSQL_PORT AW_MYSQL_SOCKET AW_MYSQL_USER AW_MYSQL_PASSWORD AW_MYSQL_DB; do
-    [ -n "${!v:-}" ] || { bad setup "$v is not set: run through tests/mariadb.sh run"; finish; }
-done
-T=$(mktemp -d "${TMPDIR:-/tmp}/aw-enrich-mysql.XXXXXX")
-[ -n "${AW_ENRICH_KEEP:-}" ] || trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
-
-run() {
-    local name=$1; shift
-    timeout "$LIMIT" "$BIN" --no-progress "$@" > "$name.out" 2> "$name.err"
-    rc=$?
-}
 admin() { mariadb --no-defaults --socket="$AW_MYSQL_SOCKET" -uroot "$AW_MYSQL_DB" "$@"; }
 
 # ------------------------------------------------------------ the data
-sqlite3 db.sqlite < "$HERE/enrich_data.sql" &&
-sqlite3 db.sqlite "CREATE VIEW e_customers AS SELECT id, name, city, balance FROM customers;
-                   CREATE VIEW e_addresses AS SELECT rowid AS n, customer_id, street, zip FROM addresses;" ||
-    { bad setup "cannot build the SQLite database"; finish; }
+el_sqlite_db views
 
 # h(x): x as a MariaDB literal that keeps every byte.
 h() { printf "CASE WHEN %s IS NULL THEN 'NULL' ELSE 'CONVERT(X''' || hex(%s) || ''' USING utf8mb4)' END" "$1" "$1"; }
@@ -49,64 +29,31 @@ h() { printf "CASE WHEN %s IS NULL THEN 'NULL' ELSE 'CONVERT(X''' || hex(%s) || 
           balance DOUBLE NULL) DEFAULT CHARSET = utf8mb4;"
     echo "CREATE TABLE e_addresses(n BIGINT PRIMARY KEY, customer_id BIGINT, street TEXT NULL,
           zip TEXT NULL, KEY(customer_id)) DEFAULT CHARSET = utf8mb4;"
-    sqlite3 -batch -noheader db.sqlite "SELECT 'INSERT INTO e_customers VALUES(' || id || ', ' ||
-        ($(h name)) || ', ' || ($(h city)) || ', ' || coalesce(CAST(balance AS TEXT), 'NULL') || ');'
-        FROM customers"
-    sqlite3 -batch -noheader db.sqlite "SELECT 'INSERT INTO e_addresses VALUES(' || rowid || ', ' ||
-        customer_id || ', ' || ($(h street)) || ', ' || ($(h zip)) || ');' FROM addresses"
+    el_inserts
 } > load.sql
 admin < load.sql || { bad setup "cannot load the data into MariaDB"; finish; }
 got=$(admin -N -e "SELECT (SELECT COUNT(*) FROM e_customers), (SELECT COUNT(*) FROM e_addresses)")
 want=$(sqlite3 -separator '	' db.sqlite "SELECT (SELECT COUNT(*) FROM customers), (SELECT COUNT(*) FROM addresses)")
 [ "$got" = "$want" ] && ok "data copied ($got rows)" || { bad "data copied" "MariaDB has '$got', SQLite '$want'"; finish; }
 
-sqlite3 -batch -csv -header db.sqlite "SELECT id, customer_id, note FROM orders ORDER BY id" > orders.csv
-sqlite3 -batch -noheader db.sqlite \
-    "SELECT json_object('id', id, 'customer_id', customer_id, 'note', note) FROM orders ORDER BY id" > orders.jsonl
+el_orders
 
 # ------------------------------------------------- same bytes as SQLite
-CUST_SQL='SELECT name, city, balance FROM e_customers WHERE id = ?'
-ADDR_SQL='SELECT street, zip FROM e_addresses WHERE customer_id = ? ORDER BY n'
 MY="mysql://$AW_MYSQL_USER@$AW_MYSQL_HOST:$AW_MYSQL_PORT/$AW_MYSQL_DB"   # password: AW_MYSQL_PASSWORD
 for q in cust addr; do
-    [ $q = cust ] && sql=$CUST_SQL || sql=$ADDR_SQL
-    for fmt in csv jsonl; do
-        for join in inner left; do
-            base=${q}_${fmt}_$join
-            run "$base.sqlite" --dsn "sqlite:db.sqlite?threads=2" --sql "$sql" --key customer_id \
-                --join "$join" < "orders.$fmt"
-            [ "$rc" -eq 0 ] && [ -s "$base.sqlite.out" ] ||
-                { bad "$base" "the SQLite run failed (exit $rc): $(head -c 300 "$base.sqlite.err")"; continue; }
-            for dsn in "$MY?strategy=pool&threads=4" "$MY?strategy=async&connections=4"; do
-                n=$base.${dsn##*strategy=}; n=${n%%&*}
-                run "$n" --dsn "$dsn" --sql "$sql" --key customer_id --join "$join" < "orders.$fmt"
-                if [ "$rc" -ne 0 ]; then bad "$n" "exit $rc: $(head -c 300 "$n.err")"
-                elif cmp -s "$base.sqlite.out" "$n.out"; then ok "$n = sqlite"
-                else bad "$n" "differs from the SQLite run:"; diff "$base.sqlite.out" "$n.out" | head -10; fi
-            done
-        done
-    done
+    [ $q = cust ] && sql=$E_CUST_SQL || sql=$E_ADDR_SQL
+    el_same_as_sqlite $q "$sql" "$sql" "$MY?strategy=pool&threads=4" "$MY?strategy=async&connections=4"
 done
 # Unordered: the same records, in some order.
-run addr_unordered --dsn "$MY?strategy=async&connections=8" --sql "$ADDR_SQL" --key customer_id \
-    --join left --mode unordered < orders.jsonl
-if [ "$rc" -eq 0 ] && cmp -s <(sort addr_jsonl_left.sqlite.out) <(sort addr_unordered.out); then
-    ok "addr_unordered is a permutation of the SQLite run"
-else bad addr_unordered "exit $rc, or not a permutation of the SQLite run"; fi
+el_unordered "$MY?strategy=async&connections=8" "$E_ADDR_SQL"
 
 # ------------------------------------------------------ errors at open
-expect() {
-    local name=$1 code=$2 words=$3
-    if [ "$rc" -ne "$code" ]; then bad "$name" "exit $rc, wanted $code; stderr: $(head -c 400 "$name.err")"
-    elif ! grep -qF -- "$words" "$name.err"; then bad "$name" "stderr lacks '$words': $(head -c 400 "$name.err")"
-    else ok "$name"; fi
-}
 run wrong_password --dsn "mysql://$AW_MYSQL_USER:wrong@$AW_MYSQL_HOST:$AW_MYSQL_PORT/$AW_MYSQL_DB" \
-    --sql "$CUST_SQL" --key customer_id < orders.csv
-expect wrong_password 2 "wrong user or password"
+    --sql "$E_CUST_SQL" --key customer_id < orders.csv
+expect wrong_password 2 "wrong user or password" "$AW_MYSQL_PASSWORD"
 run no_table --dsn "$MY?strategy=pool&threads=1" --sql "SELECT name FROM clients WHERE id = ?" \
     --key customer_id < orders.csv
-expect no_table 2 "clients"
-run bad_param --dsn "$MY?strategy=async&threads=2" --sql "$CUST_SQL" --key customer_id < orders.csv
-expect bad_param 2 "threads= is for strategy=pool"
+expect no_table 2 "clients" "$AW_MYSQL_PASSWORD"
+run bad_param --dsn "$MY?strategy=async&threads=2" --sql "$E_CUST_SQL" --key customer_id < orders.csv
+expect bad_param 2 "threads= is for strategy=pool" "$AW_MYSQL_PASSWORD"
 finish

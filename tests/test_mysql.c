@@ -16,67 +16,14 @@ static void mysql_not_built(void)
     AW__FAIL("the MySQL adapter is not built: install libmariadb-dev (scripts/deps.sh mysql) and rebuild");
 }
 
-/* io=owner runs bind and row on the operator's owner thread (inside its
- * calls), io=thread on the adapter's I/O thread: never the owner. A
- * second operator on an io=owner adapter is refused while the first
- * lives (the adapter's loop drives one operator). */
-typedef struct where { pthread_t owner; long on_owner, elsewhere; } where;
-
-static int row_where(void *ctx, void *input, const aw_row *r, void **out)
-{
-    where *w = ctx;
-    if (pthread_equal(pthread_self(), w->owner)) w->on_owner++; else w->elsewhere++;
-    *out = NULL;
-    return 0;
-}
-
-static void nothing(void *ctx, void *input, void *const *res, size_t n, int64_t ts) { }
-
-static void mysql_io_owner_thread(void)
-{
-    if (!mt_need_server()) return;
-    for (int io = 0; io < 2; io++) {
-        where w = { .owner = pthread_self() };
-        aw_lookup l = { .ctx = &w, .sql = "SELECT id FROM customers WHERE id = ?", .bind = bind_id,
-                        .row = row_where };
-        char uri[400], err[1024];
-        mt_uri(uri, sizeof uri, io ? MT_THREAD : MT_OWNER, 3, NULL);
-        aw_adapter *a = NULL;
-        ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), 0);
-        if (!a) { AW__FAIL("open: %.900s", err); return; }
-        aw_config cfg = { .mode = AW_UNORDERED, .capacity = 16 };
-        aw_sink sink = { .emit = nothing };
-        aw_op *op = NULL, *op2 = NULL;
-        ASSERT_EQ(aw_op_create(&op, &cfg, aw_adapter_function(a), &sink, err, sizeof err), 0);
-        int rc2 = aw_op_create(&op2, &cfg, aw_adapter_function(a), &sink, err, sizeof err);
-        if (io == 0) {
-            ASSERT_EQ(rc2, AW_EINVAL);
-            ASSERT_STR_CONTAINS(err, "already attached");
-        }
-        for (intptr_t i = 1; op && i <= 500; i++) ASSERT_EQ(aw_op_push(op, (void *)i, 0), 0);
-        ASSERT_EQ(aw_op_drain(op), 0);
-        aw_mysql_stats st;
-        ASSERT_EQ(aw_mysql_stats_get(a, &st), 0);
-        ASSERT_EQ(st.io, io ? AW_MYSQL_IO_THREAD : AW_MYSQL_IO_OWNER);
-        aw_op_free(op);
-        aw_op_free(op2);             /* io=thread: a second operator is allowed (and closed already) */
-        aw_adapter_close(a);
-        ASSERT_EQ(w.on_owner + w.elsewhere, 500);
-        ASSERT_EQ(io ? w.on_owner : w.elsewhere, 0);
-    }
-}
-
 CU_TestInfo aw_tests_mysql[] = { { "mysql_not_built", mysql_not_built }, CU_TEST_INFO_NULL };
 int aw_mysql_suite_init(void) { return 0; }
 int aw_mysql_suite_clean(void) { return 0; }
 #else
-#include <arpa/inet.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <netinet/in.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "adapter_test.h"
 #include "mysql_test.h"
 
 mt_env mt;
@@ -127,8 +74,7 @@ int mt_ctl(const char *cmd)
 /* --------------------------------------------------- the direct answers */
 
 /* customers as a direct query returned them, by id. */
-typedef struct row_t { char name[24], city[16]; bool city_null, bal_null; int64_t bal; double score; } row_t;
-static row_t *g_rows;
+static at_cust *g_rows;
 static long g_nrows;
 
 int aw_mysql_suite_init(void)
@@ -161,7 +107,8 @@ int aw_mysql_suite_init(void)
     while (res && (r = mysql_fetch_row(res))) {
         long id = atol(r[0]);
         if (id < 1 || id > g_nrows) continue;
-        row_t *x = &g_rows[id];
+        at_cust *x = &g_rows[id];
+        x->id = id;
         snprintf(x->name, sizeof x->name, "%s", r[1]);
         x->city_null = !r[2];
         if (r[2]) snprintf(x->city, sizeof x->city, "%s", r[2]);
@@ -200,101 +147,38 @@ int aw_mysql_suite_init(void)
 
 int aw_mysql_suite_clean(void)
 {
-    free(g_rows);
+    free(g_rows);                      /* the direct answers */
     g_rows = NULL;
     return 0;
 }
 
-/* ---------------------------------------------------------- the lookup */
+/* ------------------------------------------------- the customers lookup */
 
-typedef struct cust { int64_t id; char name[24], city[16]; bool city_null, bal_null; int64_t bal; double score; } cust;
-
-static int bind_id(void *ctx, void *input, aw_params *p) { return aw_params_int64(p, 0, (intptr_t)input); }
-
-static int row_cust(void *ctx, void *input, const aw_row *r, void **out)
-{
-    cust *c = calloc(1, sizeof *c);
-    if (!c) return AW_ENOMEM;
-    c->id = aw_row_int64(r, 0);
-    snprintf(c->name, sizeof c->name, "%s", aw_row_text(r, 1, NULL) ? aw_row_text(r, 1, NULL) : "?");
-    c->city_null = aw_row_is_null(r, 2);
-    if (!c->city_null) snprintf(c->city, sizeof c->city, "%s", aw_row_text(r, 2, NULL));
-    c->bal_null = aw_row_is_null(r, 3);
-    c->bal = aw_row_int64(r, 3);
-    c->score = aw_row_double(r, 4);
-    *out = c;
-    return aw_row_type(r, 0) == AW_VINT64 && aw_row_type(r, 4) == AW_VDOUBLE ? 0 : (free(c), AW_EINVAL);
-}
-
-static void free_res(void *ctx, void *r) { free(r); }
+static bool cust_types(const aw_row *r) { return aw_row_type(r, 0) == AW_VINT64 && aw_row_type(r, 4) == AW_VDOUBLE; }
+static const at_cust_rule cust_rule = { cust_types };
 
 static const aw_lookup cust_lookup = {
-    .sql = "SELECT id, name, city, balance, score FROM customers WHERE id = ?",
-    .bind = bind_id, .row = row_cust, .free_result = free_res };
+    .ctx = (void *)&cust_rule, .sql = "SELECT id, name, city, balance, score FROM customers WHERE id = ?",
+    .bind = at_bind_id, .row = at_row_cust, .free_result = at_free_res };
 
-typedef struct check { long emitted, wrong, rows, failed; char first[200]; } check;
-
-static void ck_emit(void *ctx, void *input, void *const *res, size_t n, int64_t ts)
+/* 10 000 lookups on 4 connections: as many queries; aw_op_free closes
+ * the connections. */
+static void direct_stats(aw_adapter *a, bool freed)
 {
-    check *k = ctx;
-    intptr_t id = (intptr_t)input;
-    bool exists = id >= 1 && id <= g_nrows;
-    if ((size_t)exists != n) k->wrong++;
-    if (exists && n == 1) {
-        const cust *c = res[0];
-        const row_t *w = &g_rows[id];
-        if (c->id != id || strcmp(c->name, w->name) || c->city_null != w->city_null ||
-            (!w->city_null && strcmp(c->city, w->city)) || c->bal_null != w->bal_null ||
-            c->bal != w->bal || c->score != w->score)
-            k->wrong++;
-    }
-    for (size_t i = 0; i < n; i++) free(res[i]);
-    k->rows += (long)n;
-    k->emitted++;
-}
-
-static void ck_error(void *ctx, void *input, int err, const char *msg)
-{
-    check *k = ctx;
-    if (!k->failed++) snprintf(k->first, sizeof k->first, "%s: %s", aw_err_name(err), msg);
+    aw_mysql_stats st;
+    ASSERT_EQ(aw_mysql_stats_get(a, &st), 0);
+    if (!freed) ASSERT_EQ(st.queries, 10000);
+    ASSERT_EQ(st.connected, freed ? 0 : 4);
 }
 
 static void matches_direct_query(int s)
 {
     if (!mt_need_server()) return;
-    aw_mode modes[] = { AW_ORDERED, AW_UNORDERED, AW_UNORDERED_EVENT_TIME };
-    unsigned seed = 7;
-    for (int m = 0; m < 3; m++) {
-        char uri[400], err[1024];
-        mt_uri(uri, sizeof uri, s, 4, NULL);
-        aw_adapter *a;
-        ASSERT_EQ(aw_adapter_open(&a, uri, &cust_lookup, err, sizeof err), 0);
-        if (!a) { AW__FAIL("open: %.900s", err); return; }
-        ASSERT_STR_CONTAINS(aw_adapter_scheme(a), "mysql");
-        check k = { 0 };
-        aw_config cfg = { .mode = modes[m], .capacity = 64 };
-        aw_sink sink = { .ctx = &k, .emit = ck_emit, .error = ck_error, .release = free_res };
-        aw_op *op;
-        ASSERT_EQ(aw_op_new(&op, &cfg, aw_adapter_function(a), &sink), 0);
-        for (int i = 0; i < 10000; i++) {
-            intptr_t id = rand_r(&seed) % (g_nrows + g_nrows / 10) + 1;   /* some miss */
-            ASSERT_EQ(aw_op_push(op, (void *)id, i), 0);
-            if (modes[m] == AW_UNORDERED_EVENT_TIME && i % 500 == 499) ASSERT_EQ(aw_op_watermark(op, i), 0);
-        }
-        ASSERT_EQ(aw_op_drain(op), 0);
-        aw_mysql_stats st;
-        ASSERT_EQ(aw_mysql_stats_get(a, &st), 0);
-        ASSERT_EQ(st.queries, 10000);
-        ASSERT_EQ(st.connected, 4);
-        aw_op_free(op);                /* closes the adapter's connections */
-        ASSERT_EQ(aw_mysql_stats_get(a, &st), 0);
-        ASSERT_EQ(st.connected, 0);
-        aw_adapter_close(a);
-        if (k.failed) AW__FAIL("first error: %s", k.first);
-        ASSERT_EQ(k.emitted, 10000);
-        ASSERT_EQ(k.wrong, 0);
-        ASSERT_TRUE(k.rows > 8500 && k.rows < 9500);
-    }
+    char uri[400];
+    mt_uri(uri, sizeof uri, s, 4, NULL);
+    at_match m = { .uri = uri, .scheme = "mysql", .lookup = &cust_lookup, .capacity = 64, .rows = g_nrows,
+                   .table = g_rows, .stats = direct_stats };
+    at_matches(&m);
 }
 
 static void mysql_matches_direct_query_pool(void) { matches_direct_query(AW_MYSQL_POOL); }
@@ -303,167 +187,50 @@ static void mysql_matches_direct_query_async_thread(void) { matches_direct_query
 
 /* --------------------------------------------- rows, NULLs, text, errors */
 
-/* One lookup of key through a fresh operator: its rows as (NULL?, bytes). */
-typedef struct val { bool null, terminated; size_t len; char data[]; } val;
-typedef struct one { long n, failed; int err; char msg[300]; val *v[8]; } one;
-
-static int bind_all(void *ctx, void *input, aw_params *p)
-{
-    for (int i = 0; i < (int)(intptr_t)ctx; i++)
-        if (aw_params_int64(p, i, (intptr_t)input)) return AW_EINVAL;
-    return 0;
-}
-
-static int row_val(void *ctx, void *input, const aw_row *r, void **out)
-{
-    size_t len = 0;
-    const char *t = aw_row_text(r, 0, &len);
-    val *v = malloc(sizeof *v + len + 1);
-    if (!v) return AW_ENOMEM;
-    v->null = !t;
-    v->len = len;
-    v->terminated = !t || t[len] == 0;
-    if (t) memcpy(v->data, t, len);
-    v->data[len] = 0;
-    *out = v;
-    return 0;
-}
-
-static void one_emit(void *ctx, void *input, void *const *res, size_t n, int64_t ts)
-{
-    one *o = ctx;
-    o->n = (long)n;
-    for (size_t i = 0; i < n; i++) {
-        if (i < 8) o->v[i] = res[i];
-        else free(res[i]);
-    }
-}
-
-static void one_error(void *ctx, void *input, int err, const char *msg)
-{
-    one *o = ctx;
-    o->failed++;
-    o->err = err;
-    snprintf(o->msg, sizeof o->msg, "%s", msg);
-}
-
-/* An adapter serves one operator (aw_op_free closes it): a session keeps
- * both, and run_one pushes one key through them and drains. */
-typedef struct session { aw_adapter *a; aw_op *op; one *cur; } session;
-
-static void s_emit(void *ctx, void *input, void *const *res, size_t n, int64_t ts)
-{
-    one_emit(((session *)ctx)->cur, input, res, n, ts);
-}
-
-static void s_error(void *ctx, void *input, int err, const char *msg)
-{
-    one_error(((session *)ctx)->cur, input, err, msg);
-}
-
-static void run_one(session *s, intptr_t key, one *o)
-{
-    memset(o, 0, sizeof *o);
-    if (!s->op) {
-        aw_config cfg = { .mode = AW_ORDERED, .capacity = 4 };
-        aw_sink sink = { .ctx = s, .emit = s_emit, .error = s_error, .release = free_res };
-        ASSERT_EQ(aw_op_new(&s->op, &cfg, aw_adapter_function(s->a), &sink), 0);
-        if (!s->op) return;
-    }
-    s->cur = o;
-    ASSERT_EQ(aw_op_push(s->op, (void *)key, 0), 0);
-    ASSERT_EQ(aw_op_drain(s->op), 0);
-}
-
-static void session_end(session *s)
-{
-    aw_op_free(s->op);
-    aw_adapter_close(s->a);
-    memset(s, 0, sizeof *s);
-}
-
-static void one_free(one *o) { for (int i = 0; i < 8; i++) free(o->v[i]); memset(o->v, 0, sizeof o->v); }
+static void run_one(at_session *s, intptr_t key, at_one *o) { at_run_one(s, (void *)key, o); }
 
 /* Opens an adapter running sql, binding the key to its first `params`
  * placeholders. */
-static aw_adapter *open_sql(int s, const char *sql, int params, aw_lookup *l,
-                            const char *extra)
+static aw_adapter *open_sql(int s, const char *sql, int params, aw_lookup *l, const char *extra)
 {
-    char uri[400], err[1024];
-    *l = (aw_lookup){ .ctx = (void *)(intptr_t)params, .sql = sql, .bind = bind_all, .row = row_val,
-                      .free_result = free_res };
+    char uri[400];
     mt_uri(uri, sizeof uri, s, 2, extra);
-    aw_adapter *a = NULL;
-    int rc = aw_adapter_open(&a, uri, l, err, sizeof err);
-    if (rc) AW__FAIL("open %.100s: %s: %.700s", sql, aw_err_name(rc), err);
-    return a;
-}
-
-static bool is_val(const val *v, const char *bytes, size_t len)
-{
-    return v && !v->null && v->terminated && v->len == len && !memcmp(v->data, bytes, len);
+    return at_open_vals(uri, sql, params, l);
 }
 
 static void rows_nulls_text(int s)
 {
     if (!mt_need_server()) return;
-    aw_lookup l1, l2, l3;
-    session items = { .a = open_sql(s, "SELECT label FROM items WHERE cust = ? ORDER BY seq", 1, &l1, NULL) };
-    session city = { .a = open_sql(s, "SELECT city FROM customers WHERE id = ?", 1, &l2, NULL) };
-    session text = { .a = open_sql(s, "SELECT t FROM aw_text WHERE id = ? UNION ALL SELECT u FROM aw_text "
+    aw_lookup l3;
+    at_session text = { .a = open_sql(s, "SELECT t FROM aw_text WHERE id = ? UNION ALL SELECT u FROM aw_text "
                                  "WHERE id = ? UNION ALL SELECT d FROM aw_text WHERE id = ? UNION ALL "
                                  "SELECT dt FROM aw_text WHERE id = ?", 4, &l3, NULL) };
-    if (!items.a || !city.a || !text.a) goto out;
-    one o;
-    for (intptr_t c = 1; c <= 9; c++) {           /* cust c has c % 5 rows */
-        run_one(&items, c, &o);
-        ASSERT_EQ(o.n, c % 5);
-        for (int i = 0; i < o.n && i < 8; i++) {
-            char want[32];
-            int n = snprintf(want, sizeof want, "item-%d-%d", (int)c, i);
-            ASSERT_TRUE(is_val(o.v[i], want, (size_t)n));
-        }
-        one_free(&o);
-    }
-    run_one(&items, 0, &o);                        /* many: 5000 rows */
-    ASSERT_EQ(o.n, 5000);
-    ASSERT_EQ(o.failed, 0);
-    ASSERT_TRUE(is_val(o.v[7], "item-0-7", 8));
-    one_free(&o);
-    run_one(&items, -5, &o);                       /* none: 0 results, not an error */
-    ASSERT_EQ(o.n, 0);
-    ASSERT_EQ(o.failed, 0);
-    run_one(&city, 7, &o);                         /* a NULL */
-    ASSERT_EQ(o.n, 1);
-    ASSERT_TRUE(o.v[0] && o.v[0]->null);
-    one_free(&o);
-    run_one(&city, 8, &o);
-    ASSERT_TRUE(is_val(o.v[0], "city-8", 6));
-    one_free(&o);
+    if (!text.a) return;
+    char uri[400];
+    mt_uri(uri, sizeof uri, s, 2, NULL);
+    at_items_and_cities(uri, false);
+    at_one o;
     run_one(&text, 1, &o);                         /* embedded NUL, UTF-8, DECIMAL, DATETIME */
     ASSERT_EQ(o.n, 4);
-    ASSERT_TRUE(is_val(o.v[0], "ab\0cd", 5));
-    ASSERT_TRUE(is_val(o.v[1], "Ærøskøbing ✓", strlen("Ærøskøbing ✓")));
-    ASSERT_TRUE(is_val(o.v[2], "12.345", 6));
-    ASSERT_TRUE(is_val(o.v[3], "2024-02-29 13:14:15", 19));
-    one_free(&o);
+    ASSERT_TRUE(at_is_val(o.v[0], "ab\0cd", 5));
+    ASSERT_TRUE(at_is_val(o.v[1], "Ærøskøbing ✓", strlen("Ærøskøbing ✓")));
+    ASSERT_TRUE(at_is_val(o.v[2], "12.345", 6));
+    ASSERT_TRUE(at_is_val(o.v[3], "2024-02-29 13:14:15", 19));
+    at_one_free(&o);
     run_one(&text, 2, &o);                         /* 100 KB: the buffer grows */
     ASSERT_EQ(o.n, 4);
     ASSERT_TRUE(o.v[0] && o.v[0]->len == 100000 && o.v[0]->terminated);
     ASSERT_TRUE(o.v[0] && o.v[0]->data[0] == 'a' && o.v[0]->data[1000] == 'b' && o.v[0]->data[99999] == 'x');
     ASSERT_TRUE(o.v[1] && o.v[1]->null);
-    one_free(&o);
+    at_one_free(&o);
     run_one(&text, 3, &o);                         /* empty is not NULL */
-    ASSERT_TRUE(is_val(o.v[0], "", 0));
+    ASSERT_TRUE(at_is_val(o.v[0], "", 0));
     ASSERT_TRUE(o.v[1] && o.v[1]->null);
-    one_free(&o);
+    at_one_free(&o);
     run_one(&text, 1, &o);                         /* small again after the big one */
-    ASSERT_TRUE(is_val(o.v[0], "ab\0cd", 5));
-    one_free(&o);
-out:
-    session_end(&items);
-    session_end(&city);
-    session_end(&text);
+    ASSERT_TRUE(at_is_val(o.v[0], "ab\0cd", 5));
+    at_one_free(&o);
+    at_session_end(&text);
 }
 
 static void mysql_rows_nulls_text_pool(void) { rows_nulls_text(AW_MYSQL_POOL); }
@@ -484,39 +251,32 @@ static int bind_odd(void *ctx, void *input, aw_params *p)
 static void query_errors(int s)
 {
     if (!mt_need_server()) return;
-    aw_lookup l;
-    aw_adapter *a = open_sql(s, "SELECT (SELECT label FROM items WHERE cust = ?)", 1, &l, NULL);
-    if (!a) return;
-    l.bind = bind_odd;
-    aw_adapter_close(a);
- char uri[400], err[1024];
+    char uri[400], err[1024];
     mt_uri(uri, sizeof uri, s, 1, NULL);
+    aw_lookup l = { .ctx = (void *)(intptr_t)1, .sql = "SELECT (SELECT label FROM items WHERE cust = ?)",
+                    .bind = bind_odd, .row = at_row_val, .free_result = at_free_res };
+    aw_adapter *a = NULL;
     ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), 0);
-    if (!a) return;
-    session ss = { .a = a };
-    one o;
+    if (!a) { AW__FAIL("open: %.900s", err); return; }
+    at_session ss = { .a = a };
+    at_one o;
     run_one(&ss, 3, &o);                            /* 3 rows in a scalar subquery */
     ASSERT_EQ(o.failed, 1);
     ASSERT_EQ(o.err, AW_EQUERY);
     ASSERT_STR_CONTAINS(o.msg, "Subquery returns more than 1 row");
     run_one(&ss, 1, &o);                            /* one row: fine, same connection */
     ASSERT_EQ(o.failed, 0);
-    ASSERT_TRUE(is_val(o.v[0], "item-1-0", 8));
-    one_free(&o);
-    run_one(&ss, 100, &o);
-    ASSERT_EQ(o.err, AW_EINVAL);
-    ASSERT_STR_CONTAINS(o.msg, "bind");
-    run_one(&ss, 101, &o);
-    ASSERT_EQ(o.err, AW_EQUERY);
-    ASSERT_STR_CONTAINS(o.msg, "bound 2 parameters but the SQL has 1 placeholders");
+    ASSERT_TRUE(at_is_val(o.v[0], "item-1-0", 8));
+    at_one_free(&o);
+    at_bind_mistakes(&ss, (void *)100, (void *)101, "SQL");
     run_one(&ss, 5, &o);                            /* 0 rows: NULL from the subquery */
     ASSERT_EQ(o.failed, 0);
     ASSERT_EQ(o.n, 1);
-    one_free(&o);
+    at_one_free(&o);
     aw_mysql_stats st;
     ASSERT_EQ(aw_mysql_stats_get(a, &st), 0);
     ASSERT_EQ(st.conn_lost, 0);
-    session_end(&ss);
+    at_session_end(&ss);
 }
 
 static void mysql_query_errors_pool(void) { query_errors(AW_MYSQL_POOL); }
@@ -527,24 +287,7 @@ static void mysql_query_errors_async_thread(void) { query_errors(MT_THREAD); }
 
 static void expect_open(const char *uri, int code, const char *words)
 {
-    aw_adapter *a = NULL;
-    char err[1024] = "";
-    int rc = aw_adapter_open(&a, uri, &cust_lookup, err, sizeof err);
-    if (rc != code) AW__FAIL("%s: got %s (%s), wanted %s", uri, aw_err_name(rc), err, aw_err_name(code));
-    ASSERT_STR_CONTAINS(err, words);
-    ASSERT_TRUE(a == NULL);
-    aw_adapter_close(a);
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof sa;
-    bind(fd, (struct sockaddr *)&sa, sizeof sa);
-    getsockname(fd, (struct sockaddr *)&sa, &len);
-    close(fd);                       /* nothing listens there now */
-    return ntohs(sa.sin_port);
+    at_expect_open(uri, &cust_lookup, code, words, mt.pass, NULL);
 }
 
 static void mysql_config_mistakes(void)
@@ -557,7 +300,7 @@ static void mysql_config_mistakes(void)
                  mt.port, mt.db, st[i]);
         expect_open(uri, AW_ECONFIG, "wrong user or password");
         expect_open(uri, AW_ECONFIG, "Access denied for user");
-        int port = free_port();
+        int port = at_free_port();
         snprintf(uri, sizeof uri, "mysql://%s@127.0.0.1:%d/%s?strategy=%s", mt.user, port, mt.db, st[i]);
         snprintf(words, sizeof words, "cannot reach a server at 127.0.0.1:%d", port);
         expect_open(uri, AW_ECONN, words);
@@ -566,44 +309,25 @@ static void mysql_config_mistakes(void)
         snprintf(uri, sizeof uri, "mysql://%s@%s/%s?strategy=%s&unix_socket=/nonexistent/sock", mt.user,
                  mt.host, mt.db, st[i]);
         expect_open(uri, AW_ECONN, "cannot reach a server at unix socket /nonexistent/sock");
-        /* SQL that does not prepare: syntax, a missing table. */
-        aw_lookup bad = cust_lookup;
-        aw_adapter *a = NULL;
-        char err[1024];
+        /* SQL that does not prepare: syntax, a missing table, a missing column. */
         mt_uri(uri, sizeof uri, i ? AW_MYSQL_ASYNC : AW_MYSQL_POOL, 2, NULL);
-        bad.sql = "SELEC id FROM customers WHERE id = ?";
-        ASSERT_EQ(aw_adapter_open(&a, uri, &bad, err, sizeof err), AW_EQUERY);
-        ASSERT_STR_CONTAINS(err, "SQL does not prepare");
-        ASSERT_STR_CONTAINS(err, "SQL syntax");
-        bad.sql = "SELECT id FROM no_such_table WHERE id = ?";
-        ASSERT_EQ(aw_adapter_open(&a, uri, &bad, err, sizeof err), AW_EQUERY);
-        ASSERT_STR_CONTAINS(err, "no_such_table' doesn't exist");
-        bad.sql = "SELECT nope FROM customers WHERE id = ?";
-        ASSERT_EQ(aw_adapter_open(&a, uri, &bad, err, sizeof err), AW_EQUERY);
-        ASSERT_STR_CONTAINS(err, "Unknown column 'nope'");
-        ASSERT_TRUE(a == NULL);
+        at_sql_mistakes(uri, &cust_lookup, "SQL syntax", "no_such_table' doesn't exist", "Unknown column 'nope'");
     }
-    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?strategy=pool&bogus=1", mt.user, mt.host, mt.port, mt.db);
-    expect_open(uri, AW_ECONFIG, "unknown parameter 'bogus' in mysql URI");
-    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?strategy=fast", mt.user, mt.host, mt.port, mt.db);
-    expect_open(uri, AW_ECONFIG, "strategy=fast: must be async or pool");
-    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?strategy=async&threads=4", mt.user, mt.host, mt.port, mt.db);
-    expect_open(uri, AW_ECONFIG, "threads= is for strategy=pool");
-    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?threads=4&connections=4", mt.user, mt.host, mt.port, mt.db);
-    expect_open(uri, AW_ECONFIG, "exclude each other");
-    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?strategy=pool&connections=4", mt.user, mt.host, mt.port, mt.db);
-    expect_open(uri, AW_ECONFIG, "connections= is for strategy=async");
-    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?strategy=async&io=fast", mt.user, mt.host, mt.port, mt.db);
-    expect_open(uri, AW_ECONFIG, "io=fast: must be owner");
-    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?strategy=pool&io=owner", mt.user, mt.host, mt.port, mt.db);
-    expect_open(uri, AW_ECONFIG, "io= is for strategy=async");
-    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?threads=2&io=thread", mt.user, mt.host, mt.port, mt.db);
-    expect_open(uri, AW_ECONFIG, "io= is for strategy=async");
-    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?connections=0", mt.user, mt.host, mt.port, mt.db);
-    expect_open(uri, AW_ECONFIG, "connections=0: must be a whole number from 1 to 1024");
-    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?password_env=AW_TEST_UNSET_VARIABLE", mt.user, mt.host,
-             mt.port, mt.db);
-    expect_open(uri, AW_ECONFIG, "password_env=AW_TEST_UNSET_VARIABLE names an environment variable that is not set");
+    static const at_bad_uri bad[] = {
+        { "?strategy=pool&bogus=1", AW_ECONFIG, "unknown parameter 'bogus' in mysql URI" },
+        { "?strategy=fast", AW_ECONFIG, "strategy=fast: must be async or pool" },
+        { "?strategy=async&threads=4", AW_ECONFIG, "threads= is for strategy=pool" },
+        { "?threads=4&connections=4", AW_ECONFIG, "exclude each other" },
+        { "?strategy=pool&connections=4", AW_ECONFIG, "connections= is for strategy=async" },
+        { "?strategy=async&io=fast", AW_ECONFIG, "io=fast: must be owner" },
+        { "?strategy=pool&io=owner", AW_ECONFIG, "io= is for strategy=async" },
+        { "?threads=2&io=thread", AW_ECONFIG, "io= is for strategy=async" },
+        { "?connections=0", AW_ECONFIG, "connections=0: must be a whole number from 1 to 1024" },
+        { "?password_env=AW_TEST_UNSET_VARIABLE", AW_ECONFIG,
+          "password_env=AW_TEST_UNSET_VARIABLE names an environment variable that is not set" },
+    };
+    snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s", mt.user, mt.host, mt.port, mt.db);
+    at_expect_opens(uri, &cust_lookup, bad, sizeof bad / sizeof bad[0], mt.pass);
     expect_open("mysql:awtest", AW_ECONFIG, "mysql://user[:pass]@host[:port]/database");
 }
 
@@ -613,15 +337,15 @@ static void mysql_config_ways_in(void)
     if (!mt_need_server()) return;
     char uri[600], err[1024];
     aw_adapter *a = NULL;
-    one o;
+    at_one o;
     snprintf(uri, sizeof uri, "mysql://%s@localhost/%s?unix_socket=%s&connections=1&"
              "connect_timeout_ms=2000&read_timeout_ms=5000", mt.user, mt.db, mt.sock);
     aw_lookup l = { .ctx = (void *)(intptr_t)1, .sql = "SELECT name FROM customers WHERE id = ?",
-                    .bind = bind_all, .row = row_val, .free_result = free_res };
+                    .bind = at_bind_all, .row = at_row_val, .free_result = at_free_res };
     ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), 0);
-    session ss = { .a = a };
-    if (a) { run_one(&ss, 42, &o); ASSERT_TRUE(is_val(o.v[0], "name-42", 7)); one_free(&o); }
-    session_end(&ss);
+    at_session ss = { .a = a };
+    if (a) { run_one(&ss, 42, &o); ASSERT_TRUE(at_is_val(o.v[0], "name-42", 7)); at_one_free(&o); }
+    at_session_end(&ss);
     setenv("AW_TEST_PW", mt.pass, 1);
     snprintf(uri, sizeof uri, "mysql://%s@%s:%d/%s?strategy=pool&threads=1&password_env=AW_TEST_PW",
              mt.user, mt.host, mt.port, mt.db);
@@ -646,9 +370,9 @@ static void mysql_config_ways_in(void)
             ASSERT_EQ(aw_mysql_stats_get(a, &ms), 0);
             ASSERT_EQ(ms.io, s ? AW_MYSQL_IO_DEFAULT : AW_MYSQL_IO_OWNER);   /* the default */
         }
-        session s2 = { .a = a };
-        if (a) { run_one(&s2, 43, &o); ASSERT_TRUE(is_val(o.v[0], "name-43", 7)); one_free(&o); }
-        session_end(&s2);
+        at_session s2 = { .a = a };
+        if (a) { run_one(&s2, 43, &o); ASSERT_TRUE(at_is_val(o.v[0], "name-43", 7)); at_one_free(&o); }
+        at_session_end(&s2);
         c.database = "nope_db";
         ASSERT_EQ(aw_mysql_open(&a, &c, &l, err, sizeof err), AW_ECONFIG);
         ASSERT_STR_CONTAINS(err, "unknown database 'nope_db'");
@@ -667,24 +391,12 @@ static void mysql_adapter_columns(void)
 {
     if (!mt_need_server()) return;
     aw_lookup l = { .ctx = (void *)(intptr_t)2, .sql = "SELECT name AS who, city, id * 2 FROM customers "
-                    "WHERE id = ? OR id = ?", .bind = bind_all, .row = row_val, .free_result = free_res };
+                    "WHERE id = ? OR id = ?", .bind = at_bind_all, .row = at_row_val, .free_result = at_free_res };
+    static const char *const names[] = { "who", "city", "id * 2" };
     for (int s = 0; s < 2; s++) {
-        char uri[600], err[1024];
+        char uri[600];
         mt_uri(uri, sizeof uri, s ? AW_MYSQL_POOL : AW_MYSQL_ASYNC, 3, NULL);
-        aw_adapter *a = NULL;
-        ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), 0);
-        if (!a) { AW__FAIL("open: %.900s", err); return; }
-        const char *const *names = NULL;
-        int ncols = -1, nparams = -1;
-        ASSERT_EQ(aw_adapter_columns(a, &names, &ncols, &nparams), 0);
-        ASSERT_EQ(ncols, 3);
-        ASSERT_EQ(nparams, 2);
-        if (names && ncols == 3) {
-            ASSERT_STR_CONTAINS(names[0], "who");
-            ASSERT_STR_CONTAINS(names[1], "city");
-            ASSERT_STR_CONTAINS(names[2], "id * 2");
-        }
-        aw_adapter_close(a);
+        at_columns(uri, &l, 3, 2, names);
     }
 }
 
@@ -709,7 +421,7 @@ static void mysql_io_owner_thread(void)
     if (!mt_need_server()) return;
     for (int io = 0; io < 2; io++) {
         where w = { .owner = pthread_self() };
-        aw_lookup l = { .ctx = &w, .sql = "SELECT id FROM customers WHERE id = ?", .bind = bind_id,
+        aw_lookup l = { .ctx = &w, .sql = "SELECT id FROM customers WHERE id = ?", .bind = at_bind_id,
                         .row = row_where };
         char uri[400], err[1024];
         mt_uri(uri, sizeof uri, io ? MT_THREAD : MT_OWNER, 3, NULL);

@@ -20,12 +20,9 @@ CU_TestInfo aw_tests_redis[] = { { "redis_not_built", redis_not_built }, CU_TEST
 int aw_redis_suite_init(void) { return 0; }
 int aw_redis_suite_clean(void) { return 0; }
 #else
-#include <arpa/inet.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "adapter_test.h"
 #include "redis_test.h"
 
 rt_env rt;
@@ -95,100 +92,49 @@ int aw_redis_suite_clean(void) { return 0; }
 
 /* ---------------------------------------------------- the data, checked */
 
-static int bind_id(void *ctx, void *input, aw_params *p) { return aw_params_int64(p, 0, (intptr_t)input); }
+/* HMGET's five fields, by name. */
+static bool cust_shape(const aw_row *r) { return aw_row_columns(r) == 5 && !strcmp(aw_row_name(r, 2), "city"); }
+static const at_cust_rule cust_rule = { cust_shape };
 
-typedef struct cust { int64_t id, bal; char name[24], city[16]; bool city_null, bal_null; double score; } cust;
+static const aw_lookup cust_lookup = { .ctx = (void *)&cust_rule, .sql = "HMGET customer:? id name city balance score",
+                                       .bind = at_bind_id, .row = at_row_cust, .free_result = at_free_res };
 
-static int row_cust(void *ctx, void *input, const aw_row *r, void **out)
+/* What tests/redis.sh loaded for customer id (an absent field reads as
+ * NULL, its number as 0). */
+static bool want_row(intptr_t id, at_cust *w)
 {
-    if (aw_row_columns(r) != 5) return AW_EINVAL;
-    cust *c = calloc(1, sizeof *c);
-    if (!c) return AW_ENOMEM;
-    c->id = aw_row_int64(r, 0);
-    const char *name = aw_row_text(r, 1, NULL);
-    snprintf(c->name, sizeof c->name, "%s", name ? name : "?");
-    c->city_null = aw_row_is_null(r, 2);
-    if (!c->city_null) snprintf(c->city, sizeof c->city, "%s", aw_row_text(r, 2, NULL));
-    c->bal_null = aw_row_is_null(r, 3);
-    c->bal = aw_row_int64(r, 3);
-    c->score = aw_row_double(r, 4);
-    *out = c;
-    return strcmp(aw_row_name(r, 2), "city") ? (free(c), AW_EINVAL) : 0;
+    if (id < 1 || id > rt.rows) return false;
+    *w = (at_cust){ .id = id, .city_null = id % 7 == 0, .bal_null = id % 11 == 0, .score = (double)id + 0.25 };
+    snprintf(w->name, sizeof w->name, "name-%d", (int)id);
+    snprintf(w->city, sizeof w->city, "city-%d", (int)(id % 12));
+    if (!w->bal_null) w->bal = id * 7919 % 100003;
+    return true;
 }
 
-static void free_res(void *ctx, void *r) { free(r); }
+static aw_redis_strategy g_strat;
 
-static const aw_lookup cust_lookup = { .sql = "HMGET customer:? id name city balance score",
-                                       .bind = bind_id, .row = row_cust, .free_result = free_res };
-
-typedef struct check { long emitted, wrong, rows, failed; char first[200]; } check;
-
-static void ck_emit(void *ctx, void *input, void *const *res, size_t n, int64_t ts)
+/* 10 000 commands on the strategy's connections; aw_op_free closes them. */
+static void data_stats(aw_adapter *a, bool freed)
 {
-    check *k = ctx;
-    intptr_t id = (intptr_t)input;
-    bool exists = id >= 1 && id <= rt.rows;
-    if ((size_t)exists != n) k->wrong++;
-    if (exists && n == 1) {
-        const cust *c = res[0];
-        char name[32], city[32];
-        snprintf(name, sizeof name, "name-%ld", (long)id);
-        snprintf(city, sizeof city, "city-%ld", (long)(id % 12));
-        if (c->id != id || strcmp(c->name, name) || c->city_null != (id % 7 == 0) ||
-            (!c->city_null && strcmp(c->city, city)) || c->bal_null != (id % 11 == 0) ||
-            (!c->bal_null && c->bal != id * 7919 % 100003) || c->score != (double)id + 0.25)
-            k->wrong++;
-    }
-    for (size_t i = 0; i < n; i++) free(res[i]);
-    k->rows += (long)n;
-    k->emitted++;
-}
-
-static void ck_error(void *ctx, void *input, int err, const char *msg)
-{
-    check *k = ctx;
-    if (!k->failed++) snprintf(k->first, sizeof k->first, "%s: %s", aw_err_name(err), msg);
+    aw_redis_stats st;
+    ASSERT_EQ(aw_redis_stats_get(a, &st), 0);
+    if (freed) { ASSERT_EQ(st.connected, 0); return; }
+    ASSERT_EQ(st.commands, 10000);
+    ASSERT_EQ(st.connected, g_strat == AW_REDIS_POOL ? 4 : 2);
+    ASSERT_EQ(st.strategy, g_strat);
+    ASSERT_EQ(st.io, g_strat == AW_REDIS_POOL ? AW_REDIS_IO_DEFAULT
+                     : strcmp(rt_io, "thread") ? AW_REDIS_IO_OWNER : AW_REDIS_IO_THREAD);
 }
 
 static void matches_data(aw_redis_strategy s)
 {
     if (!rt_need_server()) return;
-    aw_mode modes[] = { AW_ORDERED, AW_UNORDERED, AW_UNORDERED_EVENT_TIME };
-    unsigned seed = 7;
-    for (int m = 0; m < 3; m++) {
-        char uri[400], err[1024];
-        rt_uri(uri, sizeof uri, s, s == AW_REDIS_POOL ? 4 : 2, s == AW_REDIS_POOL ? NULL : "pipeline=16");
-        aw_adapter *a;
-        ASSERT_EQ(aw_adapter_open(&a, uri, &cust_lookup, err, sizeof err), 0);
-        if (!a) { AW__FAIL("open: %.900s", err); return; }
-        ASSERT_STR_CONTAINS(aw_adapter_scheme(a), "redis");
-        check k = { 0 };
-        aw_config cfg = { .mode = modes[m], .capacity = 64 };
-        aw_sink sink = { .ctx = &k, .emit = ck_emit, .error = ck_error, .release = free_res };
-        aw_op *op;
-        ASSERT_EQ(aw_op_new(&op, &cfg, aw_adapter_function(a), &sink), 0);
-        for (int i = 0; i < 10000; i++) {
-            intptr_t id = rand_r(&seed) % (rt.rows + rt.rows / 10) + 1;   /* some miss */
-            ASSERT_EQ(aw_op_push(op, (void *)id, i), 0);
-            if (modes[m] == AW_UNORDERED_EVENT_TIME && i % 500 == 499) ASSERT_EQ(aw_op_watermark(op, i), 0);
-        }
-        ASSERT_EQ(aw_op_drain(op), 0);
-        aw_redis_stats st;
-        ASSERT_EQ(aw_redis_stats_get(a, &st), 0);
-        ASSERT_EQ(st.commands, 10000);
-        ASSERT_EQ(st.connected, s == AW_REDIS_POOL ? 4 : 2);
-        ASSERT_EQ(st.strategy, s);
-        ASSERT_EQ(st.io, s == AW_REDIS_POOL ? AW_REDIS_IO_DEFAULT
-                         : strcmp(rt_io, "thread") ? AW_REDIS_IO_OWNER : AW_REDIS_IO_THREAD);
-        aw_op_free(op);                /* closes the adapter's connections */
-        ASSERT_EQ(aw_redis_stats_get(a, &st), 0);
-        ASSERT_EQ(st.connected, 0);
-        aw_adapter_close(a);
-        if (k.failed) AW__FAIL("first error: %s", k.first);
-        ASSERT_EQ(k.emitted, 10000);
-        ASSERT_EQ(k.wrong, 0);
-        ASSERT_TRUE(k.rows > 8500 && k.rows < 9500);
-    }
+    char uri[400];
+    rt_uri(uri, sizeof uri, s, s == AW_REDIS_POOL ? 4 : 2, s == AW_REDIS_POOL ? NULL : "pipeline=16");
+    g_strat = s;
+    at_match m = { .uri = uri, .scheme = "redis", .lookup = &cust_lookup, .capacity = 64, .rows = rt.rows,
+                   .want = want_row, .stats = data_stats };
+    at_matches(&m);
 }
 
 static void redis_matches_data_pool(void) { matches_data(AW_REDIS_POOL); }
@@ -202,8 +148,6 @@ static void redis_matches_data_async(void) { BOTH_IO(matches_data); }
 
 /* One row as text: "name=value|name=NULL|..." with the type of each
  * column as a letter (i, d, t, n). */
-typedef struct one { long n, failed; int err; char msg[300]; char *rows[8]; } one;
-
 static int row_text(void *ctx, void *input, const aw_row *r, void **out)
 {
     char buf[512];
@@ -223,28 +167,6 @@ static int row_text(void *ctx, void *input, const aw_row *r, void **out)
     return 0;
 }
 
-typedef struct session { aw_adapter *a; aw_op *op; one *cur; } session;
-
-static void s_emit(void *ctx, void *input, void *const *res, size_t n, int64_t ts)
-{
-    one *o = ((session *)ctx)->cur;
-    o->n = (long)n;
-    for (size_t i = 0; i < n; i++) {
-        if (i < 8) o->rows[i] = res[i];
-        else free(res[i]);
-    }
-}
-
-static void s_error(void *ctx, void *input, int err, const char *msg)
-{
-    one *o = ((session *)ctx)->cur;
-    o->failed++;
-    o->err = err;
-    snprintf(o->msg, sizeof o->msg, "%s", msg);
-}
-
-static void one_free(one *o) { for (int i = 0; i < 8; i++) free(o->rows[i]); memset(o, 0, sizeof *o); }
-
 /* Parameters per input: a small integer n binds n as int64; inputs that
  * are pointers to a `binds` bind what it says. */
 typedef struct binds { int n; aw_value v[4]; } binds;
@@ -263,9 +185,10 @@ static int bind_any(void *ctx, void *input, aw_params *p)
     return b->n < 0 ? AW_EINVAL : 0;
 }
 
-static aw_lookup g_shape_lookup = { .bind = bind_any, .row = row_text, .free_result = free_res };
+static aw_lookup g_shape_lookup = { .bind = bind_any, .row = row_text, .free_result = at_free_res };
 
-static bool open_session(session *s, aw_redis_strategy st, const char *cmd, const char *extra)
+/* A session on cmd; false (a CUnit failure) if it does not open. */
+static bool open_session(at_session *s, aw_redis_strategy st, const char *cmd, const char *extra)
 {
     memset(s, 0, sizeof *s);
     char uri[400], err[1024];
@@ -274,40 +197,22 @@ static bool open_session(session *s, aw_redis_strategy st, const char *cmd, cons
     rt_uri(uri, sizeof uri, st, 1, extra);
     int rc = aw_adapter_open(&s->a, uri, &l, err, sizeof err);
     if (rc) { AW__FAIL("open '%s': %s: %.700s", cmd, aw_err_name(rc), err); return false; }
-    aw_config cfg = { .mode = AW_ORDERED, .capacity = 4 };
-    aw_sink sink = { .ctx = s, .emit = s_emit, .error = s_error, .release = free_res };
-    ASSERT_EQ(aw_op_new(&s->op, &cfg, aw_adapter_function(s->a), &sink), 0);
-    return s->op != NULL;
-}
-
-static void run_one(session *s, void *input, one *o)
-{
-    memset(o, 0, sizeof *o);
-    s->cur = o;
-    ASSERT_EQ(aw_op_push(s->op, input, 0), 0);
-    ASSERT_EQ(aw_op_drain(s->op), 0);
-}
-
-static void session_end(session *s)
-{
-    aw_op_free(s->op);
-    aw_adapter_close(s->a);
-    memset(s, 0, sizeof *s);
+    return true;
 }
 
 /* cmd on input: expect n rows, the first (if any) equal to row0. */
 static void expect_rows(aw_redis_strategy st, const char *cmd, void *input, long n, const char *row0)
 {
-    session s;
-    if (!open_session(&s, st, cmd, NULL)) { session_end(&s); return; }
-    one o;
-    run_one(&s, input, &o);
+    at_session s = { 0 };
+    if (!open_session(&s, st, cmd, NULL)) { at_session_end(&s); return; }
+    at_one o;
+    at_run_one(&s, input, &o);
     if (o.failed) AW__FAIL("%s: failed: %s", cmd, o.msg);
     if (o.n != n) AW__FAIL("%s: %ld rows, wanted %ld (first: %s)", cmd, o.n, n, o.rows[0] ? o.rows[0] : "-");
     else if (row0) ASSERT_STR_CONTAINS(o.rows[0], row0);
     if (row0 && o.rows[0] && strcmp(o.rows[0], row0)) AW__FAIL("%s: row '%s', wanted '%s'", cmd, o.rows[0], row0);
-    one_free(&o);
-    session_end(&s);
+    at_one_free(&o);
+    at_session_end(&s);
 }
 
 static void reply_shapes(aw_redis_strategy st)
@@ -334,20 +239,20 @@ static void reply_shapes(aw_redis_strategy st)
     binds b = { 1, { { .type = AW_VTEXT, .s = bin_key, .len = sizeof bin_key - 1 } } };
     expect_rows(st, "GET ?", &b, 1, "value:t=va\\0l ue?\r\n");
     binds d = { 2, { { .type = AW_VDOUBLE, .d = 7.5 }, { .type = AW_VDOUBLE, .d = 8.5 } } };
-    session s;
-    one o;
+    at_session s = { 0 };
+    at_one o;
     if (open_session(&s, st, "ZRANGEBYSCORE rank ? ?", NULL)) {
-        run_one(&s, &d, &o);
+        at_run_one(&s, &d, &o);
         ASSERT_EQ(o.n, 2);
         ASSERT_STR_CONTAINS(o.rows[0], "value:t=7");
         ASSERT_STR_CONTAINS(o.rows[1], "value:t=8");
-        one_free(&o);
+        at_one_free(&o);
         d.v[0].d = 0.1 + 0.2;          /* %.17g: 0.30000000000000004 excludes 0.3 exactly */
-        run_one(&s, &d, &o);
+        at_run_one(&s, &d, &o);
         ASSERT_EQ(o.failed, 0);
-        one_free(&o);
+        at_one_free(&o);
     }
-    session_end(&s);
+    at_session_end(&s);
     binds two = { 2, { { .type = AW_VINT64, .i = 4 }, { .type = AW_VTEXT, .s = "2", .len = 1 } } };
     expect_rows(st, "GET user:??", &two, 1, "value:t=name-42");                         /* user:42 */
     binds nul = { 1, { { .type = AW_VNULL } } };
@@ -362,32 +267,27 @@ static void redis_reply_shapes_async(void) { BOTH_IO(reply_shapes); }
 static void errors(aw_redis_strategy st)
 {
     if (!rt_need_server()) return;
-    session s;
-    one o;
-    if (!open_session(&s, st, "HGET ? name", NULL)) { session_end(&s); return; }
+    at_session s = { 0 };
+    at_one o;
+    if (!open_session(&s, st, "HGET ? name", NULL)) { at_session_end(&s); return; }
     binds wrongtype = { 1, { { .type = AW_VTEXT, .s = "user:1", .len = 6 } } };
-    run_one(&s, &wrongtype, &o);
+    at_run_one(&s, &wrongtype, &o);
     ASSERT_EQ(o.failed, 1);
     ASSERT_EQ(o.err, AW_EQUERY);
     ASSERT_STR_CONTAINS(o.msg, "redis: WRONGTYPE Operation against a key holding the wrong kind of value");
     binds ok = { 1, { { .type = AW_VTEXT, .s = "customer:9", .len = 10 } } };
-    run_one(&s, &ok, &o);
+    at_run_one(&s, &ok, &o);
     ASSERT_EQ(o.failed, 0);
     ASSERT_STR_CONTAINS(o.rows[0], "value:t=name-9");
-    one_free(&o);
+    at_one_free(&o);
     binds many = { 2, { { .type = AW_VINT64, .i = 1 }, { .type = AW_VINT64, .i = 2 } } };
-    run_one(&s, &many, &o);
-    ASSERT_EQ(o.err, AW_EQUERY);
-    ASSERT_STR_CONTAINS(o.msg, "bound 2 parameters but the command has 1 placeholders");
     binds refuse = { .n = -1 };
-    run_one(&s, &refuse, &o);
-    ASSERT_EQ(o.err, AW_EINVAL);
-    ASSERT_STR_CONTAINS(o.msg, "bind");
+    at_bind_mistakes(&s, &refuse, &many, "command");
     aw_redis_stats rs;
     ASSERT_EQ(aw_redis_stats_get(s.a, &rs), 0);
     ASSERT_EQ(rs.conn_lost, 0);
     ASSERT_EQ(rs.commands, 2);
-    session_end(&s);
+    at_session_end(&s);
 }
 
 static void redis_errors_pool(void) { errors(AW_REDIS_POOL); }
@@ -397,27 +297,9 @@ static void redis_errors_async(void) { BOTH_IO(errors); }
 
 static void expect_open(const char *uri, const char *cmd, int code, const char *words)
 {
-    aw_adapter *a = NULL;
-    char err[1024] = "";
     aw_lookup l = g_shape_lookup;
     l.sql = cmd;
-    int rc = aw_adapter_open(&a, uri, &l, err, sizeof err);
-    if (rc != code) AW__FAIL("%s: got %s (%s), wanted %s", uri, aw_err_name(rc), err, aw_err_name(code));
-    ASSERT_STR_CONTAINS(err, words);
-    if (strstr(err, rt.pass) || strstr(err, "s3cret")) AW__FAIL("a password in the message: %s", err);
-    ASSERT_TRUE(a == NULL);
-    aw_adapter_close(a);
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof sa;
-    bind(fd, (struct sockaddr *)&sa, sizeof sa);
-    getsockname(fd, (struct sockaddr *)&sa, &len);
-    close(fd);                       /* nothing listens there now */
-    return ntohs(sa.sin_port);
+    at_expect_open(uri, &l, code, words, rt.pass, "s3cret");
 }
 
 static void redis_config_mistakes(void)
@@ -431,7 +313,7 @@ static void redis_config_mistakes(void)
         expect_open(uri, "GET user:?", AW_ECONFIG, "wrong user or password (server: WRONGPASS");
         snprintf(uri, sizeof uri, "redis://:s3cret-wrong@%s:%d/0?strategy=%s", rt.host, rt.port, st[i]);
         expect_open(uri, "GET user:?", AW_ECONFIG, "AUTH as the default user at");
-        int port = free_port();
+        int port = at_free_port();
         snprintf(uri, sizeof uri, "redis://%s@127.0.0.1:%d?strategy=%s", rt.user, port, st[i]);
         snprintf(words, sizeof words, "cannot reach a server at 127.0.0.1:%d", port);
         expect_open(uri, "GET user:?", AW_ECONN, words);
@@ -482,8 +364,8 @@ static void redis_config_ways_in(void)
 {
     if (!rt_need_server()) return;
     char uri[600], err[1024];
-    session s;
-    one o;
+    at_session s = { 0 };
+    at_one o;
     aw_lookup l = g_shape_lookup;
     l.sql = "GET user:?";
     snprintf(uri, sizeof uri, "redis://%s@localhost?unix_socket=%s&connections=1&connect_timeout_ms=2000&"
@@ -503,14 +385,11 @@ static void redis_config_ways_in(void)
         ASSERT_EQ(aw_redis_stats_get(s.a, &rs), 0);
         ASSERT_EQ(rs.strategy, AW_REDIS_POOL);        /* threads= alone */
         ASSERT_EQ(rs.connected, 2);
-        aw_config cfg = { .mode = AW_ORDERED, .capacity = 4 };
-        aw_sink sink = { .ctx = &s, .emit = s_emit, .error = s_error, .release = free_res };
-        ASSERT_EQ(aw_op_new(&s.op, &cfg, aw_adapter_function(s.a), &sink), 0);
-        run_one(&s, (void *)1, &o);                   /* database 1's own user:1 */
+        at_run_one(&s, (void *)1, &o);                   /* database 1's own user:1 */
         ASSERT_STR_CONTAINS(o.rows[0], "value:t=db-one");
-        one_free(&o);
+        at_one_free(&o);
     }
-    session_end(&s);
+    at_session_end(&s);
     for (int st = 0; st < 2; st++) {
         aw_redis_config c = { .host = rt.host, .port = (unsigned)rt.port, .user = rt.user,
                               .password_env = "AW_TEST_PW", .strategy = st ? AW_REDIS_POOL : AW_REDIS_ASYNC,
@@ -538,21 +417,12 @@ static void redis_adapter_columns(void)
         { "HGETALL customer:?", 0, 1, NULL, NULL },
     };
     for (size_t i = 0; i < 3; i++) {
-        char uri[600], err[1024];
+        char uri[600];
         rt_uri(uri, sizeof uri, AW_REDIS_POOL, 1, NULL);
-        aw_adapter *a = NULL;
         aw_lookup l = g_shape_lookup;
         l.sql = cases[i].cmd;
-        ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), 0);
-        if (!a) { AW__FAIL("open: %.900s", err); return; }
-        const char *const *names = NULL;
-        int ncols = -1, nparams = -1;
-        ASSERT_EQ(aw_adapter_columns(a, &names, &ncols, &nparams), 0);
-        ASSERT_EQ(ncols, cases[i].ncols);
-        ASSERT_EQ(nparams, cases[i].nparams);
-        if (cases[i].c0 && names) ASSERT_STR_CONTAINS(names[0], cases[i].c0);
-        if (cases[i].c1 && names) ASSERT_STR_CONTAINS(names[1], cases[i].c1);
-        aw_adapter_close(a);
+        const char *names[2] = { cases[i].c0, cases[i].c1 };
+        at_columns(uri, &l, cases[i].ncols, cases[i].nparams, names);
     }
 }
 

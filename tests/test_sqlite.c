@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "aw_test.h"
 #include "adapter.h"
+#include "adapter_test.h"
 #include "lookup.h"
 #include "sqlite/sqlite.h"
 
@@ -414,24 +415,10 @@ static void sqlite_adapter_columns(void)
 {
     aw_lookup l = { .sql = "SELECT n AS item, cid, n * 2 FROM items WHERE cid = ? AND n > ?",
                     .bind = bind_id, .row = row_n };
-    char uri[200], err[256];
+    static const char *const names[] = { "item", "cid", "n * 2" };
+    char uri[200];
     snprintf(uri, sizeof uri, "sqlite:%s?threads=3", g_db);
-    aw_adapter *a = NULL;
-    ASSERT_EQ(aw_adapter_open(&a, uri, &l, err, sizeof err), 0);
-    const char *const *names = NULL;
-    int ncols = -1, nparams = -1;
-    ASSERT_EQ(aw_adapter_columns(a, &names, &ncols, &nparams), 0);
-    ASSERT_EQ(ncols, 3);
-    ASSERT_EQ(nparams, 2);
-    if (names && ncols == 3) {
-        ASSERT_STR_CONTAINS(names[0], "item");
-        ASSERT_STR_CONTAINS(names[1], "cid");
-        ASSERT_STR_CONTAINS(names[2], "n * 2");
-        ASSERT_TRUE(names[3] == NULL);
-    }
-    ASSERT_EQ(aw_adapter_columns(a, NULL, NULL, NULL), 0);
-    ASSERT_EQ(aw_adapter_columns(NULL, &names, &ncols, &nparams), AW_EINVAL);
-    aw_adapter_close(a);
+    at_columns(uri, &l, 3, 2, names);
 }
 
 static int64_t ms_now(void)
