@@ -304,14 +304,13 @@ static void print_cols(FILE *f, const demo_run *r, bool csv)
         const demo_col *col = &table->cols[c];
         if (!csv && !col->width) continue;
         int w = csv ? 0 : col->width;
-        const char *s = NULL;
-        if (!r) s = csv ? col->csv_head : col->head;
-        else if (col->field == DEMO_STRATEGY) s = r->strategy;
-        else if (col->field == DEMO_MODE) s = r->mode;
-        else if (col->field == DEMO_LABEL) s = r->label;
+        const char *s = !r ? (csv ? col->csv_head : col->head) : col->field == DEMO_STRATEGY ? r->strategy :
+                        col->field == DEMO_MODE ? r->mode : r->label;
         if (!csv && !first) fputc(' ', f);
-        if (s) fprintf(f, "%*s", w, s);
-        else fprintf(f, "%*zu", w, col->field == DEMO_T ? r->t : r->depth);
+        if (r && (col->field == DEMO_T || col->field == DEMO_DEPTH))
+            fprintf(f, "%*zu", w, col->field == DEMO_T ? r->t : r->depth);
+        else
+            fprintf(f, "%*s", w, s ? s : "-");
         if (csv) fputc(',', f);
         first = false;
     }
