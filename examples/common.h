@@ -1,5 +1,5 @@
 /* common.h: the clocks every example measures with, header-only so that
- * each example stays one .c file. now_s() is wall time (monotonic), cpu_s()
+ * an example needing nothing more stays one .c file. now_s() is wall time (monotonic), cpu_s()
  * the CPU time of this whole process (all its threads, user + system),
  * cpu_of(RUSAGE_CHILDREN) that of its waited-for children, rusage_s() the
  * seconds in one struct rusage (as wait4 fills it). All in seconds; any
