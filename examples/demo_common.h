@@ -7,9 +7,11 @@
  * demo keeps its store's parts: its blocking client, its URIs, its load
  * tool, its summary and its plot's shape.
  *
- * One thread (main) calls all of it; everything here lives in globals of
- * the program, as a demo's options do. Pointers handed in stay the
- * caller's and must outlive the run table (string literals, argv). */
+ * The demo's main thread calls all of it, but for demo_bind_key and
+ * demo_row_check, which an adapter may call on any thread (they only read
+ * srv, set before the first run). Its state lives in globals of the
+ * program, as a demo's options do. Pointers handed in stay the caller's
+ * and must outlive the run table (string literals, argv). */
 #ifndef AW_EXAMPLES_DEMO_COMMON_H
 #define AW_EXAMPLES_DEMO_COMMON_H
 
