@@ -12,9 +12,7 @@
 #include <sys/prctl.h>
 #include <time.h>
 #include "asyncwait.h"
-#include "common.h"
-
-/* now_s, cpu_s */
+#include "common.h"                  /* now_s, cpu_s */
 
 static const char *mode_name(aw_mode m)
 {
