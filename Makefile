@@ -120,7 +120,12 @@ $(LIB): $(LIB_OBJ) $(CONFIG)
 ALL_EXAMPLES = $(sort $(EXAMPLES) $(MYSQL_EXAMPLES) $(PG_EXAMPLES) $(REDIS_EXAMPLES))
 $(ALL_EXAMPLES): $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $< $(LIB) $(LIBS) -o $@
+	$(CC) $(ALL_LDFLAGS) $(filter %.o,$^) $(LIB) $(LIBS) -o $@
+
+# The store demos share their harness (examples/demo_common.h); every
+# example shares examples/common.h (header-only).
+DEMO_COMMON = $(BUILD)/obj/examples/demo_common.o
+$(BUILD)/examples/throughput_mysql $(BUILD)/examples/throughput_pg $(BUILD)/examples/throughput_redis: $(DEMO_COMMON)
 
 $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	@mkdir -p $(dir $@)

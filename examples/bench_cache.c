@@ -9,43 +9,25 @@
  * checking every record got its own customer. Targets:
  *   with the cache >= 5 x fewer queries per record and >= 4 x records/s.
  * Usage: bench_cache [--quick] [--dir DIR] [--records N] [--threads T]  */
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include "adapter.h"
 #include "sqlite/sqlite.h"
+#include "common.h"
+#include "sqlite_common.h"
 
 #define ROWS 1000000
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-/* delay_us(n): the simulated round trip, paid inside the lookup. */
-static void delay_us(sqlite3_context *c, int argc, sqlite3_value **v)
-{
-    (void)argc;
-    long us = (long)sqlite3_value_int64(v[0]);
-    struct timespec t = { us / 1000000, (us % 1000000) * 1000 };
-    while (clock_nanosleep(CLOCK_MONOTONIC, 0, &t, &t) == EINTR) { }
-    sqlite3_result_int(c, 1);
-}
-
+/* delay_us(n) (sqlite_common.h) on every connection SQLite opens. */
 static int add_delay(sqlite3 *db, char **err, const void *api)
 {
     (void)err; (void)api;
-    prctl(PR_SET_TIMERSLACK, 1UL);
-    return sqlite3_create_function(db, "delay_us", 1, SQLITE_UTF8, NULL, delay_us, NULL, NULL);
+    return add_delay_us(db);
 }
 
 /* customers(id, name): name is "customer-<id>". Built once under dir. */
@@ -112,13 +94,7 @@ static long zipf_next(zipf *z)
 
 /* ------------------------------------------------------ the lookup */
 
-typedef struct order { long id, customer; } order;
-
-static int bind_order(void *ctx, void *input, aw_params *p)
-{
-    (void)ctx;
-    return aw_params_int64(p, 0, ((const order *)input)->customer);
-}
+/* order and bind_order: sqlite_common.h. */
 
 static int row_customer(void *ctx, void *input, const aw_row *r, void **out)
 {
@@ -134,8 +110,6 @@ static int row_customer(void *ctx, void *input, const aw_row *r, void **out)
     *out = id;
     return 0;
 }
-
-static void free_customer(void *ctx, void *r) { (void)ctx; free(r); }
 
 typedef struct tally { long emitted, bad; } tally;
 

@@ -15,16 +15,10 @@
 #include <sys/prctl.h>
 #include <time.h>
 #include "asyncwait.h"
+#include "common.h"
 
 #define KEYS 1000
 #define CAPACITY 100
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 /* ---------------------------------------------------- the store */
 

@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include "asyncwait.h"
 #include "checkpoint.h"
+#include "common.h"
 
 static size_t payload = 24;
 
@@ -50,22 +50,11 @@ static void emit(void *ctx, void *in, void *const *r, size_t n, int64_t ts)
     (void)ctx; (void)in; (void)r; (void)n; (void)ts;
 }
 
-static double now_us(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+static double now_us(void) { return now_s() * 1e6; }
 
 static void report(const char *what, double *t, int n)
 {
-    qsort(t, (size_t)n, sizeof *t, cmp);
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
     printf("  %-7s median %8.0f us   max %8.0f us\n", what, t[n / 2], t[n - 1]);
 }
 

@@ -19,14 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include "asyncwait.h"
 #include "lookup.h"
 #include "sqlite/sqlite.h"
+#include "common.h"
+#include "sqlite_common.h"
 
 #define DB_VERSION 1
 #define MAX_T 16
@@ -38,21 +37,6 @@ static struct {
     size_t threads[MAX_T];
     int nthreads;
 } opt = { "build/demo", 1000000, 200000, 1000, 2, { 1, 2, 4, 16, 64 }, 5 };
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static double cpu_s(void)
-{
-    struct rusage u;
-    getrusage(RUSAGE_SELF, &u);
-    return (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec / 1e6 +
-           (double)u.ru_stime.tv_sec + (double)u.ru_stime.tv_usec / 1e6;
-}
 
 /* ------------------------------------------------------------ the data */
 
@@ -69,7 +53,6 @@ static uint64_t fnv(const char *s, size_t n)
     return h;
 }
 
-typedef struct order { int64_t id, customer; } order;
 typedef struct customer { int64_t id, balance; uint64_t name_hash, city_hash; } customer;
 
 static uint64_t mix(const order *o, const customer *c)
@@ -146,26 +129,14 @@ fail:
 
 /* ------------------------------------------- connections and the lookup */
 
-/* SQL function delay_us(n): sleeps n microseconds -- the simulated round
- * trip to a remote store, paid inside the lookup like a real one. */
-static void delay_us(sqlite3_context *c, int argc, sqlite3_value **v)
-{
-    (void)argc;
-    long us = (long)sqlite3_value_int64(v[0]);
-    struct timespec t = { us / 1000000, (us % 1000000) * 1000 };
-    while (clock_nanosleep(CLOCK_MONOTONIC, 0, &t, &t) == EINTR) { }
-    sqlite3_result_int(c, 1);
-}
-
 /* The same for the pool's connections (on_connect) and the sync map's:
- * memory-mapped reads, and a read lock taken once and kept (locking_mode
+ * delay_us() (sqlite_common.h), memory-mapped reads, and a read lock taken once and kept (locking_mode
  * EXCLUSIVE: the table is read-only here), which saves each lookup two
  * fcntl() calls and a hot-journal check -- two thirds of its cost. */
 static int setup_conn(void *ctx, sqlite3 *db, char *err, size_t errlen)
 {
     (void)ctx;
-    prctl(PR_SET_TIMERSLACK, 1UL);   /* sleep 1 ms, not 1 ms + 50 us of slack */
-    if (sqlite3_create_function(db, "delay_us", 1, SQLITE_UTF8, NULL, delay_us, NULL, NULL) ||
+    if (add_delay_us(db) ||
         sqlite3_exec(db, "PRAGMA mmap_size=1073741824; PRAGMA locking_mode=EXCLUSIVE", NULL, NULL, NULL)) {
         snprintf(err, errlen, "%s", sqlite3_errmsg(db));
         return AW_ECONFIG;
@@ -174,12 +145,6 @@ static int setup_conn(void *ctx, sqlite3 *db, char *err, size_t errlen)
 }
 
 static char g_sql[200];
-
-static int bind_order(void *ctx, void *input, aw_params *p)
-{
-    (void)ctx;
-    return aw_params_int64(p, 0, ((const order *)input)->customer);
-}
 
 static int row_customer(void *ctx, void *input, const aw_row *r, void **out)
 {
@@ -193,8 +158,6 @@ static int row_customer(void *ctx, void *input, const aw_row *r, void **out)
     *out = c;
     return 0;
 }
-
-static void free_customer(void *ctx, void *r) { (void)ctx; free(r); }
 
 /* ---------------------------------------------------------- checking */
 
@@ -249,12 +212,6 @@ static void progress(const char *label, long done, long n, bool force)
     last = t;
     if (isatty(2))
         fprintf(stderr, "\r[%2d/%d] %-34s %3ld%%   ", g_nruns + 1, g_total, label, done * 100 / n);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 static bool finish(run *r, const tally *t, uint64_t want)
