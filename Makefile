@@ -162,6 +162,7 @@ ifneq ($(wildcard tools/aw-enrich/main.c),)
 	$(if $(TESTS),,$(if $(filter yes,$(MYSQL_OK)),$(MAKE) test-enrich-mysql))
 	$(if $(TESTS),,$(if $(filter yes,$(POSTGRES_OK)),$(MAKE) test-enrich-pg))
 	$(if $(TESTS),,$(if $(filter yes,$(REDIS_OK)),$(MAKE) test-enrich-redis))
+	$(if $(TESTS),,$(if $(filter yes,$(REDIS_OK)),$(MAKE) test-enrich-stream))
 endif
 	$(if $(TESTS),,$(MAKE) test-crash)
 	$(if $(TESTS)$(SAN),,$(MAKE) test-install)
@@ -368,7 +369,7 @@ demo-pg:
 ifeq ($(REDIS_OK),yes)
 examples: $(REDIS_EXAMPLES)
 endif
-.PHONY: test-redis demo-redis test-enrich-redis
+.PHONY: test-redis demo-redis test-enrich-redis test-enrich-stream demo-scale
 
 # Only the redis suite, with its server.
 test-redis:
@@ -378,6 +379,14 @@ test-redis:
 # aw-enrich on a throwaway Redis: the same bytes as on SQLite.
 test-enrich-redis: $(ENRICH_BIN)
 	tests/redis.sh run -n 1000 tests/test_aw_enrich_redis.sh $(ENRICH_BIN)
+
+# aw-enrich scaled out over a Redis Streams consumer group (issue 16,
+# docs/scale-out.md): errors, kill -9 twice with 3 consumers on
+# STREAM_RECORDS entries, slow-not-dead (SIGSTOP), CLIENT KILL; exactly
+# once each time.
+STREAM_RECORDS ?= 200000
+test-enrich-stream: $(ENRICH_BIN)
+	tests/redis.sh run -n 1 tests/test_aw_enrich_stream.sh $(ENRICH_BIN) --records $(STREAM_RECORDS)
 
 # The comparison (examples/throughput_redis.c): sync vs pool vs native
 # (pipeline 1, 16, 256) vs redis-benchmark, RTT 0 / 0.5 / 2 ms through
