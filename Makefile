@@ -388,6 +388,15 @@ STREAM_RECORDS ?= 200000
 test-enrich-stream: $(ENRICH_BIN)
 	tests/redis.sh run -n 1 tests/test_aw_enrich_stream.sh $(ENRICH_BIN) --records $(STREAM_RECORDS)
 
+# aw-enrich scaled out: 1, 2, 4 consumer processes over one stream, 1 ms
+# lookups, capacity 64 (and 8) each; records/s, ratio, CPU, the sink
+# script's own rate; build/demo-scale/{results.csv,scale.png}
+# (scripts/demo_scale.sh, docs/scale-out.md). DEMO_SCALE_ARGS=--quick.
+demo-scale:
+	scripts/deps.sh build demo redis
+	$(MAKE) $(ENRICH_BIN)
+	tests/redis.sh run -n 1 scripts/demo_scale.sh $(ENRICH_BIN) $(DEMO_SCALE_ARGS)
+
 # The comparison (examples/throughput_redis.c): sync vs pool vs native
 # (pipeline 1, 16, 256) vs redis-benchmark, RTT 0 / 0.5 / 2 ms through
 # examples/delay_proxy. DEMO_REDIS_ARGS=--quick for a shorter run.

@@ -314,10 +314,11 @@ static void backoff(int attempt)
 int en__stream_reconnect(en_stream *s, bool writer, const char *why, const en_stream_hooks *h)
 {
     redisContext **k = writer ? &s->wr : &s->rd;
-    if (*k) { redisFree(*k); *k = NULL; }
-    if (writer) s->sent = 0;
+    /* why may be the context's own errstr: said before it is freed. */
     fprintf(stderr, "aw-enrich: redis: the %s connection to %s was lost (%s); reconnecting\n",
             writer ? "writing" : "reading", s->cfg.where, why);
+    if (*k) { redisFree(*k); *k = NULL; }
+    if (writer) s->sent = 0;
     char err[600] = "";
     for (int attempt = 0;; attempt++) {
         if (h->stopped(h->ctx)) return -1;
