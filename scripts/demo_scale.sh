@@ -138,7 +138,8 @@ set xlabel "consumer processes"
 set ylabel "records/s"
 set key top left
 set xtics (1, 2, 4)
-set yrange [0:*]
+set logscale y
+set yrange [1000:*]
 plot for [c in "$CAPS"] "$DIR/results.csv" using (\$2 == c+0 ? \$1 : 1/0):6 with linespoints lw 2 title "measured, capacity ".c, \
      for [c in "$CAPS"] "$DIR/results.csv" using (\$2 == c+0 ? \$1 : 1/0):8 with lines dt 2 title "latency bound, capacity ".c, \
      $(printf %.0f "$srate") with lines lw 1 title "Redis: the script alone"
