@@ -14,8 +14,9 @@
 /* XACK, then XADD only if XACK acknowledged something: a record processed
  * twice (its consumer presumed dead, but only slow) is written once. The
  * shebang makes Redis refuse the whole script when it is out of memory,
- * rather than fail between the XACK and the XADD; the TYPE check likewise
- * refuses before the XACK. KEYS: input, output; ARGV: group, input id,
+ * rather than fail between the XACK and the XADD; the TYPE check and the
+ * size check (Lua's unpack takes about 8000 values) likewise refuse before
+ * the XACK. KEYS: input, output; ARGV: group, input id,
  * then per output entry its argument count and its field value pairs. */
 static const char g_script[] =
     "#!lua\n"
@@ -24,8 +25,15 @@ static const char g_script[] =
     "if t ~= 'stream' and t ~= 'none' then\n"
     "  return redis.error_reply('WRONGTYPE the sink ' .. KEYS[2] .. ' is a ' .. t .. ', not a stream')\n"
     "end\n"
-    "if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end\n"
     "local i = 3\n"
+    "while i <= #ARGV do\n"
+    "  if tonumber(ARGV[i]) > 7000 then\n"
+    "    return redis.error_reply('ERR an output entry of more than 3500 fields')\n"
+    "  end\n"
+    "  i = i + tonumber(ARGV[i]) + 1\n"
+    "end\n"
+    "if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end\n"
+    "i = 3\n"
     "while i <= #ARGV do\n"
     "  local c = tonumber(ARGV[i])\n"
     "  redis.call('XADD', KEYS[2], '*', unpack(ARGV, i + 1, i + c))\n"

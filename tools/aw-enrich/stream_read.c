@@ -219,6 +219,7 @@ void en_stream_run(en_stream *s, aw_op *op, const en_stream_hooks *h)
         if (en__stream_pump(s, 0, h)) break;
         size_t inflight = aw_op_in_flight(op);
         size_t room = cap > inflight ? cap - inflight : 0;
+        if (s->plen >= 4 * cap) room = 0;      /* Redis is behind: wait for its replies */
         bool idle = true;
         if (room >= (inflight ? batch : 1)) {
             long got = fetch(s, op, room, inflight == 0 && s->plen == 0, h, &idle);
