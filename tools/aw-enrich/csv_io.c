@@ -123,6 +123,7 @@ static en_record *make_record(en_csv *c)
         p += n + 1;
     }
     r->json = NULL;
+    r->entry = NULL;
     r->line = c->rec_line;
     return r;
 }
