@@ -182,10 +182,12 @@ fail:
     return -1;
 }
 
-/* Out of memory writing to the stream: the record stays pending. */
-static void stream_oom(en_ctx *x)
+/* Says msg, stops the run (exit 3): e.g. out of memory writing to the
+ * stream, where the record stays pending. */
+static void st_fatal(void *ctx, const char *msg)
 {
-    if (!x->stop) say("out of memory");
+    en_ctx *x = ctx;
+    if (!x->stop) say("%s", msg);
     x->stop = true;
     set_exit(x, EN_EXIT_FATAL);
 }
@@ -204,7 +206,7 @@ static void record_failed(en_ctx *x, en_record *rec, const char *what, const cha
     }
     set_exit(x, EN_EXIT_FAILED);
     if (x->st) {                /* acknowledged: with an entry (keep) or without */
-        if (en_stream_output(x->st, rec, NULL, 0, x->o.on_error == EN_ONERR_KEEP)) stream_oom(x);
+        if (en_stream_output(x->st, rec, NULL, 0, x->o.on_error == EN_ONERR_KEEP)) st_fatal(x, "out of memory");
     } else if (x->o.on_error == EN_ONERR_KEEP) {
         if (format(x, rec, NULL, 0, err, sizeof err) == 0) {
             written(x, 1);
@@ -224,7 +226,7 @@ static void sink_emit(void *ctx, void *input, void *const *results, size_t n, in
         char err[256];
         if (x->st) {
             if (n == 0 && x->o.join == EN_JOIN_INNER) x->cnt.no_row++;
-            if (en_stream_output(x->st, rec, rows, n, x->o.join == EN_JOIN_LEFT)) stream_oom(x);
+            if (en_stream_output(x->st, rec, rows, n, x->o.join == EN_JOIN_LEFT)) st_fatal(x, "out of memory");
         } else if (n == 0 && x->o.join == EN_JOIN_INNER) {
             x->cnt.no_row++;    /* joined away: no row */
         } else if (format(x, rec, rows, n, err, sizeof err)) {
@@ -378,25 +380,17 @@ static void st_tick(void *ctx) { tick(ctx, false); }
 static bool st_stopped(void *ctx) { return ((en_ctx *)ctx)->stop; }
 static void st_record(void *ctx) { ((en_ctx *)ctx)->cnt.in++; }
 
-static void st_fatal(void *ctx, const char *msg)
-{
-    en_ctx *x = ctx;
-    if (!x->stop) say("%s", msg);
-    x->stop = true;
-    set_exit(x, EN_EXIT_FATAL);
-}
-
 static bool st_bad(void *ctx, const char *id, const char *msg)
 {
     en_ctx *x = ctx;
+    bool go_on = x->o.on_error != EN_ONERR_FAIL;
     x->cnt.in++;
     x->cnt.failed++;
     x->cnt.malformed++;
-    bool go_on = x->o.on_error != EN_ONERR_FAIL;
     say("entry %s: %s; %s", id, msg, go_on ? "record left out (acknowledged)"
                                            : "stopping (--on-error fail; it stays pending)");
-    if (go_on) set_exit(x, EN_EXIT_FAILED);
-    else st_fatal(x, msg);
+    set_exit(x, go_on ? EN_EXIT_FAILED : EN_EXIT_FATAL);
+    if (!go_on) x->stop = true;
     return go_on;
 }
 
