@@ -167,6 +167,7 @@ ifneq ($(wildcard tools/aw-enrich/main.c),)
 	$(if $(TESTS),,$(if $(filter yes,$(MYSQL_OK)),$(MAKE) test-enrich-mysql))
 	$(if $(TESTS),,$(if $(filter yes,$(POSTGRES_OK)),$(MAKE) test-enrich-pg))
 	$(if $(TESTS),,$(if $(filter yes,$(REDIS_OK)),$(MAKE) test-enrich-redis))
+	$(if $(TESTS),,$(if $(filter yes,$(REDIS_OK)),$(MAKE) test-enrich-stream))
 endif
 	$(if $(TESTS),,$(MAKE) test-crash)
 	$(if $(TESTS)$(SAN),,$(MAKE) test-install)
@@ -373,7 +374,7 @@ demo-pg:
 ifeq ($(REDIS_OK),yes)
 examples: $(REDIS_EXAMPLES)
 endif
-.PHONY: test-redis demo-redis test-enrich-redis
+.PHONY: test-redis demo-redis test-enrich-redis test-enrich-stream demo-scale
 
 # Only the redis suite, with its server.
 test-redis:
@@ -383,6 +384,23 @@ test-redis:
 # aw-enrich on a throwaway Redis: the same bytes as on SQLite.
 test-enrich-redis: $(ENRICH_BIN)
 	tests/redis.sh run -n 1000 tests/test_aw_enrich_redis.sh $(ENRICH_BIN)
+
+# aw-enrich scaled out over a Redis Streams consumer group (issue 16,
+# docs/scale-out.md): errors, kill -9 twice with 3 consumers on
+# STREAM_RECORDS entries, slow-not-dead (SIGSTOP), CLIENT KILL; exactly
+# once each time.
+STREAM_RECORDS ?= 200000
+test-enrich-stream: $(ENRICH_BIN)
+	tests/redis.sh run -n 1 tests/test_aw_enrich_stream.sh $(ENRICH_BIN) --records $(STREAM_RECORDS)
+
+# aw-enrich scaled out: 1, 2, 4 consumer processes over one stream, 1 ms
+# lookups, capacity 64 (and 8) each; records/s, ratio, CPU, the sink
+# script's own rate; build/demo-scale/{results.csv,scale.png}
+# (scripts/demo_scale.sh, docs/scale-out.md). DEMO_SCALE_ARGS=--quick.
+demo-scale:
+	scripts/deps.sh build demo redis
+	$(MAKE) $(ENRICH_BIN)
+	tests/redis.sh run -n 1 scripts/demo_scale.sh $(ENRICH_BIN) $(DEMO_SCALE_ARGS)
 
 # The comparison (examples/throughput_redis.c): sync vs pool vs native
 # (pipeline 1, 16, 256) vs redis-benchmark, RTT 0 / 0.5 / 2 ms through

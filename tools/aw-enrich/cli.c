@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "enrich.h"
+#include "stream_io.h"
 
 void en_usage(FILE *f)
 {
@@ -42,6 +43,15 @@ void en_usage(FILE *f)
 "                       with the key of a lookup in flight wait for it; the\n"
 "                       summary shows the hit ratio (default 0: off)\n"
 "  --cache-ttl-ms T     ask a cached key again after T ms (default 0: never)\n"
+"  --source URI         read a Redis stream through a consumer group instead of\n"
+"                       stdin: 'redis-stream://host:6379/orders?group=G&consumer=C'\n"
+"                       (needs --sink; entry fields are the columns, --key names one)\n"
+"  --sink URI           write each output record as an entry of a stream on the\n"
+"                       same server: 'redis-stream://host:6379/orders_enriched';\n"
+"                       its XADD and the input's XACK are one step: exactly once\n"
+"  --claim-idle-ms N    take over other consumers' entries pending longer than N ms\n"
+"                       (XAUTOCLAIM; default 30000)\n"
+"  --stream-script      print the Lua script the stream sink runs, and exit\n"
 "  --progress, --no-progress\n"
 "                       progress on stderr (default: when stderr is a terminal)\n"
 "  -h, --help           this text\n"
@@ -56,7 +66,8 @@ void en_usage(FILE *f)
 enum {
     OPT_DSN = 256, OPT_SQL, OPT_KEY, OPT_FORMAT, OPT_MODE, OPT_CAPACITY,
     OPT_TIMEOUT, OPT_RETRIES, OPT_RETRY_DELAY, OPT_JOIN, OPT_ON_ERROR,
-    OPT_PROGRESS, OPT_NO_PROGRESS, OPT_VERSION, OPT_CACHE, OPT_CACHE_TTL
+    OPT_PROGRESS, OPT_NO_PROGRESS, OPT_VERSION, OPT_CACHE, OPT_CACHE_TTL,
+    OPT_SOURCE, OPT_SINK, OPT_CLAIM_IDLE, OPT_STREAM_SCRIPT
 };
 
 static const struct option long_opts[] = {
@@ -73,6 +84,10 @@ static const struct option long_opts[] = {
     { "on-error",       required_argument, NULL, OPT_ON_ERROR },
     { "cache",          required_argument, NULL, OPT_CACHE },
     { "cache-ttl-ms",   required_argument, NULL, OPT_CACHE_TTL },
+    { "source",         required_argument, NULL, OPT_SOURCE },
+    { "sink",           required_argument, NULL, OPT_SINK },
+    { "claim-idle-ms",  required_argument, NULL, OPT_CLAIM_IDLE },
+    { "stream-script",  no_argument,       NULL, OPT_STREAM_SCRIPT },
     { "progress",       no_argument,       NULL, OPT_PROGRESS },
     { "no-progress",    no_argument,       NULL, OPT_NO_PROGRESS },
     { "help",           no_argument,       NULL, 'h' },
@@ -118,6 +133,7 @@ int en_cli_parse(en_opts *o, int argc, char **argv, bool *exit_now,
         .format = EN_FMT_AUTO, .mode = AW_ORDERED, .capacity = 100,
         .timeout_ms = 1000, .retries = 3, .retry_delay_ms = 50,
         .join = EN_JOIN_INNER, .on_error = EN_ONERR_FAIL, .progress = -1,
+        .claim_idle_ms = 30000,
     };
     *exit_now = false;
     o->keys = calloc((size_t)argc + 1, sizeof *o->keys);
@@ -185,6 +201,17 @@ int en_cli_parse(en_opts *o, int argc, char **argv, bool *exit_now,
                 return fail(err, errlen, "--cache-ttl-ms must be a whole number from 0 (no expiry) to 86400000000, not '%s'", optarg);
             o->cache_ttl_ms = v;
             break;
+        case OPT_SOURCE: o->source = optarg; break;
+        case OPT_SINK: o->sink = optarg; break;
+        case OPT_CLAIM_IDLE:
+            if (!parse_int(optarg, 1, INT64_C(86400000), &v))
+                return fail(err, errlen, "--claim-idle-ms must be a whole number from 1 to 86400000, not '%s'", optarg);
+            o->claim_idle_ms = v;
+            break;
+        case OPT_STREAM_SCRIPT:
+            fputs(en_stream_script(), stdout);
+            *exit_now = true;
+            return EN_EXIT_OK;
         case OPT_PROGRESS: o->progress = 1; break;
         case OPT_NO_PROGRESS: o->progress = 0; break;
         case 'h':
@@ -206,6 +233,9 @@ int en_cli_parse(en_opts *o, int argc, char **argv, bool *exit_now,
     if (!o->dsn) return fail(err, errlen, "--dsn is required, e.g. --dsn 'sqlite:customers.db?threads=4'");
     if (!o->sql) return fail(err, errlen, "--sql is required, e.g. --sql 'SELECT name FROM customers WHERE id = ?'");
     if (o->nkeys == 0) return fail(err, errlen, "--key is required: one per ? in --sql");
+    if (!o->source != !o->sink)
+        return fail(err, errlen, "--source and --sink go together: a stream's input is acknowledged in the "
+                    "same step as its output is added (both redis-stream:// on one server)");
     if (o->cache_ttl_ms && !o->cache) return fail(err, errlen, "--cache-ttl-ms needs --cache N (how many keys to keep)");
     return 0;
 }

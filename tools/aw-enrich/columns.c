@@ -1,11 +1,37 @@
 /* columns.c -- opening the store, and the result column names (which the
  * CSV header needs before the first row, even when no row ever comes):
  * aw_adapter_columns, the same for every store. */
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
 
 #include "query.h"
+
+/* SQL function delay_us(n): sleeps n microseconds and returns 1 -- a
+ * remote store's round trip, simulated inside the lookup (tests, demos:
+ * "... WHERE id = ? AND delay_us(1000)"). */
+static void delay_us(sqlite3_context *c, int argc, sqlite3_value **v)
+{
+    static _Thread_local bool slack_set;
+    (void)argc;
+    if (!slack_set) {            /* sleep 1 ms, not 1 ms + 50 us of timer slack */
+        prctl(PR_SET_TIMERSLACK, 1UL);
+        slack_set = true;
+    }
+    long long us = sqlite3_value_int64(v[0]);
+    struct timespec t = { (time_t)(us / 1000000), (long)(us % 1000000) * 1000 };
+    while (us > 0 && clock_nanosleep(CLOCK_MONOTONIC, 0, &t, &t) == EINTR) { }
+    sqlite3_result_int(c, 1);
+}
+
+static int add_delay_us(sqlite3 *db, char **err, const struct sqlite3_api_routines *api)
+{
+    (void)err; (void)api;
+    return sqlite3_create_function(db, "delay_us", 1, SQLITE_UTF8, NULL, delay_us, NULL, NULL);
+}
 
 static int      g_nkeys;
 static aw_lookup g_lookup;
@@ -23,8 +49,10 @@ int en_query_open(const char *dsn, const char *sql, int nkeys, aw_adapter **ad,
     /* SQLite reads through mmap rather than a pread per page (the lookups
      * only read): several times fewer syscalls per lookup. Process-wide,
      * before SQLite is first used; the adapter's connections inherit it. */
-    if (strncmp(dsn, "sqlite:", 7) == 0)
+    if (strncmp(dsn, "sqlite:", 7) == 0) {
         sqlite3_config(SQLITE_CONFIG_MMAP_SIZE, (sqlite3_int64)1 << 30, (sqlite3_int64)-1);
+        sqlite3_auto_extension((void (*)(void))add_delay_us);
+    }
     int rc = aw_adapter_open(ad, dsn, &g_lookup, msg, sizeof msg);
     if (rc) {
         char shown[512];

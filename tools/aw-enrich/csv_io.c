@@ -123,6 +123,7 @@ static en_record *make_record(en_csv *c)
         p += n + 1;
     }
     r->json = NULL;
+    r->entry = NULL;
     r->line = c->rec_line;
     return r;
 }
@@ -284,17 +285,25 @@ static char *int_text(int64_t v, char *end)
     return p;
 }
 
+size_t en_number_text(const en_value *v, char *out, size_t cap)
+{
+    if (v->type == EN_REAL) return real_text(v->u.d, out, cap);
+    char tmp[24];
+    char *p = int_text(v->type == EN_INT ? v->u.i : 0, tmp + sizeof tmp);
+    size_t n = (size_t)(tmp + sizeof tmp - p);
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return n;
+}
+
 static int add_value(en_buf *b, const en_value *v)
 {
     char tmp[64];
     switch (v->type) {
     case EN_NULL: return 0;
-    case EN_INT: {
-        char *p = int_text(v->u.i, tmp + 24);
-        return en_buf_add(b, p, (size_t)(tmp + 24 - p));
-    }
+    case EN_INT:
     case EN_REAL:
-        return en_buf_add(b, tmp, real_text(v->u.d, tmp, sizeof tmp));
+        return en_buf_add(b, tmp, en_number_text(v, tmp, sizeof tmp));
     case EN_TEXT:
         return en_csv_quote(b, v->u.s, v->len);
     }

@@ -46,6 +46,9 @@ typedef struct en_opts {
     int          progress;    /* -1 = when stderr is a terminal, 0 off, 1 on */
     size_t       cache;       /* --cache N: the lookup cache's keys; 0 = off */
     int64_t      cache_ttl_ms;/* --cache-ttl-ms T; 0 = no expiry */
+    const char  *source;      /* --source redis-stream://...: NULL = stdin */
+    const char  *sink;        /* --sink redis-stream://...: NULL = stdout */
+    int64_t      claim_idle_ms;  /* --claim-idle-ms: XAUTOCLAIM's min idle */
 } en_opts;
 
 /* Parses argv into *o. Returns 0; EN_EXIT_OK with *exit_now set after
@@ -76,6 +79,7 @@ typedef struct en_record {
     char     *csv;            /* CSV: the input fields, quoted and joined */
     size_t    csv_len;
     void     *json;           /* JSON lines: the input object (json_t *) */
+    const struct en_entry *entry;   /* redis-stream: id and fields (stream_io.h) */
     struct en_record *next;   /* timed-out records kept until the adapter closes */
 } en_record;
 
@@ -152,6 +156,9 @@ int  en_csv_write_header(en_csv *c, en_buf *out, const char *const *names, int n
 
 /* Appends s quoted as RFC 4180 requires (only when it must be). */
 int  en_csv_quote(en_buf *b, const char *s, size_t n);
+/* The text of an EN_INT or EN_REAL value as CSV writes it, into out (cap
+ * >= 32 bytes, NUL-terminated): its length. */
+size_t en_number_text(const en_value *v, char *out, size_t cap);
 /* One output record: rec's fields, then row's values (row NULL = ncols
  * empty fields), then "\n". */
 int  en_csv_format(en_buf *b, const en_record *rec, const en_row *row, int ncols);
@@ -212,6 +219,9 @@ typedef struct en_counts {
     uint64_t discarded;       /* read but not finished when the run stopped */
     uint64_t lost;            /* output records not written: output failed */
     int      signal;          /* the signal that stopped the run, or 0 */
+    uint64_t suppressed;      /* redis-stream: records acknowledged already (written once, elsewhere) */
+    uint64_t claimed;         /* redis-stream: entries claimed from other consumers */
+    uint64_t reconnects;      /* redis-stream: connections made again */
 } en_counts;
 
 int64_t en_now_us(void);

@@ -113,6 +113,7 @@ int en_json_line(en_json *j, const char *s, size_t n, uint64_t lineno)
     r->csv = NULL;
     r->csv_len = 0;
     r->json = obj;
+    r->entry = NULL;
     r->line = lineno;
     j->cb.record(j->cb.ctx, r);
     return 0;

@@ -6,7 +6,9 @@
  * One thread (this one) owns the operator, reads stdin and writes stdout:
  * a poll() loop over stdin and the operator's eventfd, so that records in
  * flight keep leaving while the input is slow, and progress keeps coming.
- * The adapter's workers run the lookups (query.c).
+ * The adapter's workers run the lookups (query.c). With --source and
+ * --sink redis-stream:// the loop is stream_read.c's instead, and each
+ * record's output goes to en_stream_output (stream_io.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +21,7 @@
 
 #include "enrich.h"
 #include "query.h"
+#include "stream_io.h"
 
 #define EN_PROGRESS_MS 1000
 
@@ -38,6 +41,7 @@ typedef struct en_ctx {
     bool         oom;
     en_record   *late;           /* timed out: the adapter may still read them */
     en_out       out;            /* stdout, in whole records (output.c) */
+    en_stream   *st;             /* --source/--sink redis-stream://, or NULL */
     bool         out_said;       /* the output failure was reported */
     en_counts    cnt;
     bool         stop;            /* fatal: stop now, discard what is in flight */
@@ -178,19 +182,32 @@ fail:
     return -1;
 }
 
+/* Says msg, stops the run (exit 3): e.g. out of memory writing to the
+ * stream, where the record stays pending. */
+static void st_fatal(void *ctx, const char *msg)
+{
+    en_ctx *x = ctx;
+    if (!x->stop) say("%s", msg);
+    x->stop = true;
+    set_exit(x, EN_EXIT_FATAL);
+}
+
 /* rec could not be enriched (what: msg): report it, then --on-error. */
 static void record_failed(en_ctx *x, en_record *rec, const char *what, const char *msg)
 {
     char err[256];
     x->cnt.failed++;
-    say("line %" PRIu64 ": %s: %s; %s", rec->line, what, msg, policy_text(x));
+    if (rec->entry) say("entry %s: %s: %s; %s", rec->entry->id, what, msg, policy_text(x));
+    else say("line %" PRIu64 ": %s: %s; %s", rec->line, what, msg, policy_text(x));
     if (x->o.on_error == EN_ONERR_FAIL) {
-        x->stop = true;
+        x->stop = true;         /* a stream's entry stays pending */
         set_exit(x, EN_EXIT_FATAL);
         return;
     }
     set_exit(x, EN_EXIT_FAILED);
-    if (x->o.on_error == EN_ONERR_KEEP) {
+    if (x->st) {                /* acknowledged: with an entry (keep) or without */
+        if (en_stream_output(x->st, rec, NULL, 0, x->o.on_error == EN_ONERR_KEEP)) st_fatal(x, "out of memory");
+    } else if (x->o.on_error == EN_ONERR_KEEP) {
         if (format(x, rec, NULL, 0, err, sizeof err) == 0) {
             written(x, 1);
         } else {
@@ -207,7 +224,10 @@ static void sink_emit(void *ctx, void *input, void *const *results, size_t n, in
     (void)ts;
     if (!x->stop) {
         char err[256];
-        if (n == 0 && x->o.join == EN_JOIN_INNER) {
+        if (x->st) {
+            if (n == 0 && x->o.join == EN_JOIN_INNER) x->cnt.no_row++;
+            if (en_stream_output(x->st, rec, rows, n, x->o.join == EN_JOIN_LEFT)) st_fatal(x, "out of memory");
+        } else if (n == 0 && x->o.join == EN_JOIN_INNER) {
             x->cnt.no_row++;    /* joined away: no row */
         } else if (format(x, rec, rows, n, err, sizeof err)) {
             record_failed(x, rec, "cannot write the result", err);
@@ -274,6 +294,7 @@ static void tick(en_ctx *x, bool force)
     aw_stats s;
     aw_op_stats(x->op, &s);
     x->cnt.out = x->out.written;
+    if (x->st) en_stream_counts(x->st, &x->cnt);
     double secs = (double)(now - x->last_progress_us) / 1e6;
     en_progress(stderr, x->tty, &x->cnt, &s, secs > 0 ? (double)(x->cnt.in - x->last_in) / secs : 0);
     x->last_progress_us = now;
@@ -353,9 +374,35 @@ static int feed_line(en_ctx *x, const char *s, size_t n)
     return 0;
 }
 
+/* ------------------------------------------- the stream loop's hooks */
+
+static void st_tick(void *ctx) { tick(ctx, false); }
+static bool st_stopped(void *ctx) { return ((en_ctx *)ctx)->stop; }
+static void st_record(void *ctx) { ((en_ctx *)ctx)->cnt.in++; }
+
+static bool st_bad(void *ctx, const char *id, const char *msg)
+{
+    en_ctx *x = ctx;
+    bool go_on = x->o.on_error != EN_ONERR_FAIL;
+    x->cnt.in++;
+    x->cnt.failed++;
+    x->cnt.malformed++;
+    say("entry %s: %s; %s", id, msg, go_on ? "record left out (acknowledged)"
+                                           : "stopping (--on-error fail; it stays pending)");
+    set_exit(x, go_on ? EN_EXIT_FAILED : EN_EXIT_FATAL);
+    if (!go_on) x->stop = true;
+    return go_on;
+}
+
 /* Reads, pushes and emits until the input ends (or a failure stops it). */
 static void run(en_ctx *x)
 {
+    if (x->st) {
+        en_stream_hooks h = { .ctx = x, .tick = st_tick, .stopped = st_stopped, .fatal = st_fatal,
+                              .bad = st_bad, .record = st_record };
+        en_stream_run(x->st, x->op, &h);
+        return;
+    }
     bool eof = false;
     while (!x->stop) {
         if (en_signal_first()) break;  /* stop reading; what is in flight finishes */
@@ -465,12 +512,12 @@ int main(int argc, char **argv)
     }
     /* A closed stdin or stdout would be reused by the first file the
      * adapter opens (read as input, or written over): refuse it first. */
-    if (fcntl(STDIN_FILENO, F_GETFD) < 0) {
+    if (!x->o.source && fcntl(STDIN_FILENO, F_GETFD) < 0) {
         say("cannot read the input: standard input is closed");
         en_opts_free(&x->o);
         return EN_EXIT_FATAL;
     }
-    if (fcntl(STDOUT_FILENO, F_GETFD) < 0) {
+    if (!x->o.sink && fcntl(STDOUT_FILENO, F_GETFD) < 0) {
         say("cannot write the output: standard output is closed");
         en_opts_free(&x->o);
         return EN_EXIT_FATAL;
@@ -503,7 +550,8 @@ int main(int argc, char **argv)
     free(cached_dsn);
     if (rc) { say("%s", err); code = rc; goto out; }
     if (en_lines_init(&x->in, STDIN_FILENO)) { say("out of memory"); code = EN_EXIT_FATAL; goto out; }
-    rc = start_input(x, err, sizeof err);
+    rc = x->o.source ? en_stream_open(&x->st, &x->o, x->names, x->ncols, err, sizeof err)
+                     : start_input(x, err, sizeof err);
     if (rc) { say("%s", err); code = rc; goto out; }
 
     aw_config cfg = {
@@ -537,6 +585,8 @@ out:;
     if (out_flush(x)) code = EN_EXIT_FATAL;
     x->cnt.out = x->out.written;
     x->cnt.lost = x->out.lost;
+    if (x->st) en_stream_counts(x->st, &x->cnt);
+    en_stream_free(x->st);
     x->cnt.signal = en_signal_first();
     if (x->op || x->cnt.in || x->cnt.signal) {
         if (x->progress) en_progress_clear(stderr, x->tty);

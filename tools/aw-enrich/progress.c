@@ -40,6 +40,9 @@ void en_summary(FILE *f, const en_counts *c, const aw_stats *s,
     fprintf(f, ", %" PRIu64 " retried, %" PRIu64 " timed out", s->retried, s->timed_out);
     if (c->discarded) fprintf(f, ", %" PRIu64 " not finished (stopped)", c->discarded);
     if (c->lost) fprintf(f, ", %" PRIu64 " not written (output failed)", c->lost);
+    if (c->suppressed) fprintf(f, ", %" PRIu64 " duplicates suppressed (acknowledged already)", c->suppressed);
+    if (c->claimed) fprintf(f, ", %" PRIu64 " claimed", c->claimed);
+    if (c->reconnects) fprintf(f, ", %" PRIu64 " reconnects", c->reconnects);
     if (c->signal) fprintf(f, ", stopped by %s", en_signal_name(c->signal));
     if (cache) {
         uint64_t looked = cache->cache_hits + cache->cache_misses;
