@@ -199,15 +199,16 @@ void ft_close_from_callback(const ft_store *s, const char *uri, const char *sql,
 /* ------------------------------------------------------- the fault test */
 
 /* The faults run on their own thread, at points the pushing thread names:
- * 'k' ends every connection of the adapter's user, 'r' halts the server
- * (then says so) and starts it again. */
+ * 'k' ends every connection of the adapter's user, 'r' halts the server,
+ * says so, and starts it again once records have met it down (met: the
+ * pushing thread saw a retry) or after 30 s. */
 typedef struct faults {
     const ft_store *s;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     char todo[8];
     int ntodo;
-    bool halted, quit;
+    bool halted, met, quit;
     int kills, killed, restarts, errors;
     char err[200];
 } faults;
@@ -232,6 +233,10 @@ static void *fault_main(void *arg)
             pthread_mutex_lock(&f->mu);
             f->halted = true;
             pthread_cond_broadcast(&f->cv);
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 30;
+            while (!f->met && pthread_cond_timedwait(&f->cv, &f->mu, &until) == 0) { }
             pthread_mutex_unlock(&f->mu);
             rc = rc || f->s->ctl("resume");
         }
@@ -254,13 +259,40 @@ static void order_fault(faults *f, char what)
 
 static bool retry_conn(void *ctx, void *input, int err) { return err == AW_ECONN; }
 
-/* Pushes records 1..n, the faults at their points; 0 or the failed push's code. */
+/* With the server halted: pushes records from *i on (without waiting when
+ * full) and polls until one has met the server down (a retry), then lets
+ * the fault thread start it again. Gives up after 30 s (the test's
+ * st.retried check then fails). 0 or the failed call's code. */
+static int meet_halted(aw_op *op, faults *f, long *i, long n)
+{
+    double end = ft_now_s() + 30;
+    aw_stats st = { 0 };
+    int rc = 0;
+    while (rc >= 0 && st.retried == 0 && ft_now_s() < end) {
+        if (*i <= n) {
+            rc = aw_op_try_push(op, (void *)(intptr_t)*i, 0);
+            if (rc == 0) ++*i;
+            else if (rc != AW_EAGAIN) break;
+        }
+        rc = aw_op_poll(op, 5);
+        if (rc >= 0) rc = aw_op_stats(op, &st);
+    }
+    pthread_mutex_lock(&f->mu);
+    f->met = true;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    return rc < 0 ? rc : 0;
+}
+
+/* Pushes records 1..n, the faults at their points; 0 or the failed call's code. */
 static int push_with_faults(aw_op *op, faults *f, long n)
 {
     if (getenv("AW_DEBUG")) fprintf(stderr, "start at %.3f\n", ft_now_s());
-    for (long i = 1; i <= n; i++) {
+    bool restarted = false;
+    for (long i = 1; i <= n; ) {
         if (i == n / 5 || i == 4 * n / 5) order_fault(f, 'k');
-        if (i == n / 2) {
+        if (i == n / 2 && !restarted) {
+            restarted = true;
             /* Go on only once the server is down, so records meet it. */
             order_fault(f, 'r');
             struct timespec until;
@@ -270,9 +302,13 @@ static int push_with_faults(aw_op *op, faults *f, long n)
             while (!f->halted && pthread_cond_timedwait(&f->cv, &f->mu, &until) == 0) { }
             ASSERT_TRUE(f->halted);
             pthread_mutex_unlock(&f->mu);
+            int rc = meet_halted(op, f, &i, n);
+            if (rc) return rc;
+            continue;
         }
         int rc = aw_op_push(op, (void *)(intptr_t)i, 0);
         if (rc) return rc;
+        i++;
     }
     return 0;
 }

@@ -54,7 +54,7 @@ check "then make test (no make clean)" make test
 check "  ... and the library now holds the MySQL adapter" has_mysql
 check "make demo after make test" make demo DEMO_ARGS=--quick
 tests=""
-[ $quick = 1 ] && tests="TESTS=core,mysql"
+[ $quick = 1 ] && tests="TESTS=core_order,core_keyed,core_api,core_calls,mysql"
 check "make test SAN=address" make test SAN=address $tests
 check "then plain make test" make test $tests
 check "CFLAGS=-O1 rebuilds every library object" \

@@ -34,6 +34,19 @@ int main(int argc, char **argv)
 #undef AW_SUITE_FIXTURE
         CU_SUITE_INFO_NULL
     };
+    if (filter) {                       /* each name in the filter is a suite */
+        for (const char *p = filter; *p; ) {
+            size_t n = strcspn(p, ",");
+            int known = 0;
+            for (size_t i = 0; suites[i].pName && !known; i++)
+                known = strlen(suites[i].pName) == n && strncmp(suites[i].pName, p, n) == 0;
+            if (!known && n > 0) {
+                fprintf(stderr, "no suite named '%.*s' (tests/test_list.h lists them)\n", (int)n, p);
+                return 2;
+            }
+            p += n + (p[n] == ',');
+        }
+    }
     CU_SuiteInfo chosen[sizeof suites / sizeof suites[0]];
     size_t k = 0;
     for (size_t i = 0; suites[i].pName; i++)

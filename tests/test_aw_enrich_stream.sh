@@ -20,22 +20,14 @@
 #
 # Usage: tests/redis.sh run -n 1 tests/test_aw_enrich_stream.sh path/to/aw-enrich [--records N]
 # (make test-enrich-stream). Last line: "N passed, N failed".
-set -u
-export LC_ALL=C
 BIN=${1:?usage: tests/test_aw_enrich_stream.sh path/to/aw-enrich [--records N]}
 shift
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+. "$(dirname "$0")/enrich_lib.sh"        # ok, bad, finish, el_*
+BIN=$(el_bin "$BIN")
 RECORDS=200000
 [ "${1:-}" = "--records" ] && RECORDS=$2
 LIMIT=${AW_STREAM_TEST_LIMIT:-240}      # seconds, for each wait and each run
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
-
-for v in AW_REDIS_HOST AW_REDIS_PORT AW_REDIS_SOCKET AW_REDIS_USER AW_REDIS_PASSWORD; do
-    [ -n "${!v:-}" ] || { bad setup "$v is not set: run through tests/redis.sh run"; finish; }
-done
+el_need_env redis.sh AW_REDIS_HOST AW_REDIS_PORT AW_REDIS_SOCKET AW_REDIS_USER AW_REDIS_PASSWORD
 T=$(mktemp -d "${TMPDIR:-/tmp}/aw-enrich-stream.XXXXXX")
 PIDS=()
 cleanup() {
