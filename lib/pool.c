@@ -2,6 +2,7 @@
  * fed by a FIFO queue under one mutex. The queue grows rather than block
  * the owner thread: the operator's capacity already bounds the work. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,11 +140,25 @@ static void notify_done(aw_pool *p)
     }
 }
 
+/* A write(2) to a connection the server closed raises SIGPIPE, which ends
+ * the whole program unless it is handled (hiredis writes with write(2)).
+ * Blocked on the pool's own threads, such a write fails with EPIPE and the
+ * client reports a lost connection; the signal stays pending on the
+ * thread and goes with it. The program's own threads are not touched. */
+static void block_sigpipe(void)
+{
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &s, NULL);
+}
+
 static void *worker(void *arg)
 {
     wslot *w = arg;
     aw_pool *p = w->p;
     void *conn = NULL;
+    block_sigpipe();
     tl_pool = p;
     tl_slot = w;
     char err[256] = "";

@@ -11,7 +11,9 @@
  *   aw_pool_new/create, aw_pool_function and aw_pool_free are called by the
  *   operator's owner thread; client.connect, call and disconnect run on the
  *   workers, one connection per worker, never used by two threads at once
- *   (so SQLITE_OPEN_NOMUTEX is safe).
+ *   (so SQLITE_OPEN_NOMUTEX is safe). The workers block SIGPIPE: a write to
+ *   a connection the server closed fails with EPIPE there instead of ending
+ *   the program (hiredis writes with write(2)); other threads are untouched.
  *
  * FAILURES: nothing is dropped silently
  *   - call returns < 0 without settling f: the pool fails f with that code.

@@ -14,6 +14,8 @@
 #              summary counts the duplicates the script suppressed
 #   reconnect  the server kills the consumer's connections (CLIENT KILL)
 #              twice mid-run: it reconnects, nothing lost, nothing doubled
+#   storm      CLIENT KILL again and again (up to 200 times): the consumer lives
+#              (EPIPE, not SIGPIPE) and the output is still exactly once
 # Nothing sleeps to wait for a result: every wait polls XLEN / XPENDING /
 # the process against a deadline, and every aw-enrich runs under
 # timeout(1). The check is one Lua script on the server (read-only).
@@ -213,6 +215,7 @@ no_san_report c1.err c2.err c3.err
 # acknowledged by it all the same, so s2 may find nothing to claim: then
 # the round is run again (up to 3 times) on a fresh stream.
 N2=$(( RECORDS / 10 < 20000 ? RECORDS / 10 : 20000 ))
+held_or_done() { holds_some "$S" g2 s1 || xlen_at_least "$O" "$N2"; }
 for round in 1 2 3; do
     S=slow$round O=slow_out$round
     rm -f s1.err s2.err
@@ -220,8 +223,12 @@ for round in 1 2 3; do
     consumer s1 "$S" g2 "$O" --claim-idle-ms 300; q1=$CPID
     consumer s2 "$S" g2 "$O" --claim-idle-ms 300; q2=$CPID
     wait_for "stop: output starts" xlen_at_least "$O" $((N2 / 10)) || finish
-    wait_for "stop: s1 holds entries" holds_some "$S" g2 s1 || finish
-    signal STOP "$q1"
+    wait_for "stop: s1 holds entries" held_or_done || finish
+    if ! signal STOP "$q1" || xlen_at_least "$O" "$N2"; then   # all written before s1 could be stopped
+        signal CONT "$q1"; stop_all "$q1" "$q2" > /dev/null
+        echo "  stop (round $round): all written before s1 was stopped holding entries"
+        continue
+    fi
     held=$(pending_of "$S" g2 s1)
     wait_for "stop: s2 claims what s1 held" holds_none "$S" g2 s1 || finish
     echo "  stop (round $round): s1 stopped holding $held entries; none left to it now"
@@ -251,4 +258,28 @@ sed 's/^/    /' k1.err | grep "records in"
 grep -q "reconnected" k1.err && ok "reconnect: reconnected" || bad "reconnect: no reconnect" "$(cat k1.err)"
 check reconnect recon recon_out g3 "$N2"
 no_san_report k1.err
+
+# ------------------------- a storm of kills: EPIPE, not death by SIGPIPE
+# The consumer's connections killed one round after another (200 times,
+# or until all is written): a write into a connection the server closed
+# used to end aw-enrich with SIGPIPE.
+NS=60000
+load storm "$NS" || { bad "load $NS entries"; finish; }
+consumer k2 storm g4 storm_out; q=$CPID
+wait_for "storm: output starts" xlen_at_least storm_out 1 || finish
+c=$(child_of "$q") kills=0
+# SIGPIPE ignored (bit 13 of SigIgn): the mechanism, whatever the storm hits.
+ign=$(awk '/^SigIgn:/ { print $2 }' "/proc/$c/status" 2>/dev/null)
+[ -n "$ign" ] && (( 0x$ign & 0x1000 )) && ok "storm: SIGPIPE is ignored" ||
+    bad "storm: SIGPIPE is not ignored" "SigIgn: ${ign:-?}"
+while [ $kills -lt 200 ] && kill -0 "$c" 2>/dev/null && ! xlen_at_least storm_out "$NS"; do
+    r client kill user "$AW_REDIS_USER" > /dev/null && kills=$((kills + 1))
+done
+if kill -0 "$c" 2>/dev/null; then ok "storm: alive after $kills kills"
+else wait "$q"; bad "storm: aw-enrich died after $kills kills (exit $?)" "$(tail -n 2 k2.err)"; finish; fi
+wait_for "storm: all $NS written" xlen_at_least storm_out "$NS" || finish
+stop_all "$q" && ok "storm: the consumer stops on SIGTERM (143)" || bad "storm: SIGTERM" "$(tail -n 3 k2.err)"
+sed 's/^/    /' k2.err | grep "records in"
+check storm storm storm_out g4 "$NS"
+no_san_report k2.err
 finish

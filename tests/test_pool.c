@@ -1,10 +1,15 @@
 /* The thread pool with a fake blocking client: exactly-once completion
  * under random blocking times, free while busy, failing connects and
  * calls, reconnect after a broken connection, free from a worker, invoke
- * after close. (Timeouts and the reconnect backoff: test_pool_timeout.c.) */
+ * after close, a write to a closed peer (EPIPE, not SIGPIPE). (Timeouts
+ * and the reconnect backoff: test_pool_timeout.c.) */
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
 #include "aw_test.h"
 #include "pool.h"
 
@@ -296,6 +301,43 @@ static void pool_invoke_after_close(void)
     rec_sink_fini(&rs);
 }
 
+/* A worker's write to a connection whose peer is gone fails with EPIPE;
+ * it does not end the program with SIGPIPE (at its default here, whatever
+ * the runner inherited), as it would on a thread that did not block it. */
+static int p_call(void *ctx, void *conn, void *input, aw_future *f)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) return AW_EIO;
+    close(sv[1]);                                /* the server went away */
+    ssize_t n = write(sv[0], "x", 1);
+    void *r = (void *)(intptr_t)(n < 0 ? errno : 0);
+    close(sv[0]);
+    return aw_future_complete(f, &r, 1) ? AW_EINVAL : 0;
+}
+
+static void pool_write_to_closed_peer_is_epipe(void)
+{
+    void (*was)(int) = signal(SIGPIPE, SIG_DFL);
+    selfish s = { NULL, 0 };
+    aw_sync_client cl = { &s, s_connect, p_call, NULL };
+    aw_pool_config pc = { .threads = 2 };
+    ASSERT_EQ(aw_pool_new(&s.pool, &pc, &cl), 0);
+    rec_sink rs;
+    rec_sink_init(&rs, 8);
+    aw_config cfg = { .mode = AW_ORDERED, .capacity = 4 };
+    aw_sink sink = rec_sink_of(&rs, 1, 1);
+    aw_op *op;
+    ASSERT_EQ(aw_op_new(&op, &cfg, aw_pool_function(s.pool), &sink), 0);
+    for (intptr_t i = 1; i <= 4; i++) ASSERT_EQ(aw_op_push(op, (void *)i, 0), 0);
+    ASSERT_EQ(aw_op_drain(op), 0);
+    aw_op_free(op);
+    aw_pool_free(s.pool);
+    signal(SIGPIPE, was);
+    ASSERT_EQ(rec_count(&rs, 'e'), 4);
+    for (size_t i = 0; i < rs.len; i++) ASSERT_EQ(rs.ev[i].first, EPIPE);
+    rec_sink_fini(&rs);
+}
+
 CU_TestInfo aw_tests_pool[] = {
     { "pool_every_record_once", pool_every_record_once },
     { "pool_free_while_busy", pool_free_while_busy },
@@ -304,5 +346,6 @@ CU_TestInfo aw_tests_pool[] = {
     { "pool_reconnects_and_retries", pool_reconnects_and_retries },
     { "pool_free_from_worker_refused", pool_free_from_worker_refused },
     { "pool_invoke_after_close", pool_invoke_after_close },
+    { "pool_write_to_closed_peer_is_epipe", pool_write_to_closed_peer_is_epipe },
     CU_TEST_INFO_NULL
 };

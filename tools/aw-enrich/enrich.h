@@ -220,6 +220,7 @@ typedef struct en_counts {
     uint64_t lost;            /* output records not written: output failed */
     int      signal;          /* the signal that stopped the run, or 0 */
     uint64_t suppressed;      /* redis-stream: records acknowledged already (written once, elsewhere) */
+    uint64_t unconfirmed;     /* redis-stream: sent again after a lost connection, found acknowledged */
     uint64_t claimed;         /* redis-stream: entries claimed from other consumers */
     uint64_t reconnects;      /* redis-stream: connections made again */
 } en_counts;

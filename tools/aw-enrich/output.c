@@ -12,7 +12,11 @@
  * conventional status (130, 143, 129). A second one (another signal, or
  * the same one 100 ms or more later) exits at once: at
  * once if no write is under way, else as soon as the write reaches the end
- * of the record it is in -- never in the middle of one. */
+ * of the record it is in -- never in the middle of one.
+ *
+ * SIGPIPE is ignored (a Redis connection the server closed fails with
+ * EPIPE and is made again); standard output closed by its reader still
+ * ends the run with SIGPIPE's status, 141, as it did before. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -28,6 +32,7 @@ static volatile sig_atomic_t g_writing;  /* en_out_flush is writing */
 static volatile sig_atomic_t g_urgent;   /* a second signal came while writing */
 
 static const int g_sigs[] = { SIGINT, SIGTERM, SIGHUP };
+static int g_pipe_default;               /* SIGPIPE was at its default */
 
 static void die_now(int sig)
 {
@@ -71,6 +76,15 @@ void en_signals_install(void)
         /* A signal ignored by whoever started us (nohup) stays ignored. */
         if (sigaction(g_sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
         sigaction(g_sigs[i], &sa, NULL);
+    }
+    /* A Redis connection the server closed must not end the run with
+     * SIGPIPE (hiredis writes with write(2)): ignored, such a write fails
+     * with EPIPE and the connection is made again. Standard output closed
+     * by its reader still ends the run as SIGPIPE would (en_out_flush). */
+    struct sigaction old;
+    if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
+        g_pipe_default = 1;
+        signal(SIGPIPE, SIG_IGN);
     }
 }
 
@@ -143,6 +157,10 @@ int en_out_flush(en_out *o)
                 struct pollfd p = { .fd = o->fd, .events = POLLOUT };
                 poll(&p, 1, -1);
                 continue;
+            }
+            if (n < 0 && errno == EPIPE && g_pipe_default) {
+                signal(SIGPIPE, SIG_DFL);    /* the reader is gone: as before */
+                raise(SIGPIPE);
             }
             o->failed = true;
             o->err = n < 0 ? errno : EIO;

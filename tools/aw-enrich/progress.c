@@ -41,6 +41,9 @@ void en_summary(FILE *f, const en_counts *c, const aw_stats *s,
     if (c->discarded) fprintf(f, ", %" PRIu64 " not finished (stopped)", c->discarded);
     if (c->lost) fprintf(f, ", %" PRIu64 " not written (output failed)", c->lost);
     if (c->suppressed) fprintf(f, ", %" PRIu64 " duplicates suppressed (acknowledged already)", c->suppressed);
+    if (c->unconfirmed)
+        fprintf(f, ", %" PRIu64 " sent again after a lost connection (acknowledged already)",
+                c->unconfirmed);
     if (c->claimed) fprintf(f, ", %" PRIu64 " claimed", c->claimed);
     if (c->reconnects) fprintf(f, ", %" PRIu64 " reconnects", c->reconnects);
     if (c->signal) fprintf(f, ", stopped by %s", en_signal_name(c->signal));

@@ -231,6 +231,7 @@ static int connect_one(en_stream *s, bool writer, char *err, size_t errlen)
         for (size_t i = 0; i < s->plen; i++) {
             en_pending *p = &s->pend[(s->phead + i) % s->pcap];
             redisAppendFormattedCommand(k, p->cmd, p->len);
+            p->resent = true;
         }
         s->sent = s->plen;
     } else {
@@ -306,6 +307,7 @@ void en_stream_counts(const en_stream *s, en_counts *c)
 {
     c->out = s->written;
     c->suppressed = s->suppressed;
+    c->unconfirmed = s->unconfirmed;
     c->claimed = s->claimed;
     c->reconnects = s->reconnects;
 }
@@ -374,7 +376,7 @@ static int queue_write(en_stream *s, int argc, uint64_t entries)
     char *cmd;
     int len = redisFormatCommandArgv(&cmd, argc, s->argv, s->argl);
     if (len < 0) return -1;
-    s->pend[(s->phead + s->plen++) % s->pcap] = (en_pending){ cmd, (size_t)len, entries };
+    s->pend[(s->phead + s->plen++) % s->pcap] = (en_pending){ cmd, (size_t)len, entries, false };
     if (s->wr && redisAppendFormattedCommand(s->wr, cmd, (size_t)len) == REDIS_OK) s->sent++;
     return 0;
 }
@@ -444,7 +446,11 @@ static int on_reply(en_stream *s, redisReply *r, const en_stream_hooks *h)
     int rc = 1;
     if (r->type == REDIS_REPLY_INTEGER) {
         if (r->integer == 1) { s->written += p->entries; s->acked++; }
-        else s->suppressed++;       /* acknowledged already: written by whoever did */
+        /* Acknowledged already: written by whoever did. Sent again after a
+         * lost connection, most likely by this consumer's first send,
+         * whose reply was lost: counted apart, not as a duplicate. */
+        else if (p->resent) s->unconfirmed++;
+        else s->suppressed++;
     } else if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
         return 0;
     } else {

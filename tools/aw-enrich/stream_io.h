@@ -89,6 +89,7 @@ typedef struct en_pending {
     char    *cmd;                /* RESP, redisFormatCommandArgv's */
     size_t   len;
     uint64_t entries;            /* output entries it adds */
+    bool     resent;             /* sent again on a new connection */
 } en_pending;
 
 struct en_stream {
@@ -115,7 +116,7 @@ struct en_stream {
     char     cursor[64];         /* ST_OWN: last id; ST_CLAIM: XAUTOCLAIM cursor */
     int64_t  next_claim_us;
     /* Counters. */
-    uint64_t written, suppressed, acked, claimed, reconnects, deleted;
+    uint64_t written, suppressed, unconfirmed, acked, claimed, reconnects, deleted;
     bool     said_lost;
 };
 
