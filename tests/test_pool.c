@@ -237,6 +237,20 @@ static void pool_reconnects_and_retries(void)
     free(t.seen);
 }
 
+/* Inputs 1..n through an ordered operator (capacity 4) on fn, drained;
+ * what left it in rs (the caller's, rec_sink_fini it). */
+static void run_records(const aw_function *fn, rec_sink *rs, intptr_t n)
+{
+    rec_sink_init(rs, 8);
+    aw_config cfg = { .mode = AW_ORDERED, .capacity = 4 };
+    aw_sink sink = rec_sink_of(rs, 1, 1);
+    aw_op *op;
+    ASSERT_EQ(aw_op_new(&op, &cfg, fn, &sink), 0);
+    for (intptr_t i = 1; i <= n; i++) ASSERT_EQ(aw_op_push(op, (void *)i, 0), 0);
+    ASSERT_EQ(aw_op_drain(op), 0);
+    aw_op_free(op);
+}
+
 /* aw_pool_free and the function's close from inside a call do nothing
  * (a worker cannot join itself); the owner's later free works. */
 typedef struct selfish { aw_pool *pool; _Atomic int inside; } selfish;
@@ -261,14 +275,7 @@ static void pool_free_from_worker_refused(void)
     ASSERT_TRUE(!aw_pool_on_worker(s.pool));
     ASSERT_TRUE(!aw_pool_on_worker(NULL));
     rec_sink rs;
-    rec_sink_init(&rs, 8);
-    aw_config cfg = { .mode = AW_ORDERED, .capacity = 4 };
-    aw_sink sink = rec_sink_of(&rs, 1, 1);
-    aw_op *op;
-    ASSERT_EQ(aw_op_new(&op, &cfg, aw_pool_function(s.pool), &sink), 0);
-    for (intptr_t i = 1; i <= 3; i++) ASSERT_EQ(aw_op_push(op, (void *)i, 0), 0);
-    ASSERT_EQ(aw_op_drain(op), 0);
-    aw_op_free(op);
+    run_records(aw_pool_function(s.pool), &rs, 3);
     aw_pool_free(s.pool);
     ASSERT_EQ(rec_count(&rs, 'e'), 3);
     ASSERT_EQ(atomic_load(&s.inside), 3);
@@ -286,14 +293,7 @@ static void pool_invoke_after_close(void)
     fn->close(fn->ctx);
     ASSERT_EQ(atomic_load(&d.disconnects), 2);
     rec_sink rs;
-    rec_sink_init(&rs, 8);
-    aw_config cfg = { .mode = AW_ORDERED, .capacity = 4 };
-    aw_sink sink = rec_sink_of(&rs, 1, 1);
-    aw_op *op;
-    ASSERT_EQ(aw_op_new(&op, &cfg, fn, &sink), 0);
-    ASSERT_EQ(aw_op_push(op, (void *)1, 0), 0);
-    ASSERT_EQ(aw_op_drain(op), 0);
-    aw_op_free(op);
+    run_records(fn, &rs, 1);
     aw_pool_free(p);
     ASSERT_EQ(rec_count(&rs, 'x'), 1);
     ASSERT_EQ(rs.ev[0].err, AW_ECLOSED);
@@ -323,14 +323,7 @@ static void pool_write_to_closed_peer_is_epipe(void)
     aw_pool_config pc = { .threads = 2 };
     ASSERT_EQ(aw_pool_new(&s.pool, &pc, &cl), 0);
     rec_sink rs;
-    rec_sink_init(&rs, 8);
-    aw_config cfg = { .mode = AW_ORDERED, .capacity = 4 };
-    aw_sink sink = rec_sink_of(&rs, 1, 1);
-    aw_op *op;
-    ASSERT_EQ(aw_op_new(&op, &cfg, aw_pool_function(s.pool), &sink), 0);
-    for (intptr_t i = 1; i <= 4; i++) ASSERT_EQ(aw_op_push(op, (void *)i, 0), 0);
-    ASSERT_EQ(aw_op_drain(op), 0);
-    aw_op_free(op);
+    run_records(aw_pool_function(s.pool), &rs, 4);
     aw_pool_free(s.pool);
     signal(SIGPIPE, was);
     ASSERT_EQ(rec_count(&rs, 'e'), 4);
