@@ -3,6 +3,14 @@
 
 int64_t fake_clock_now(void *ctx) { return atomic_load(&((fake_clock *)ctx)->now); }
 
+struct timespec deadline_in(int secs)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += secs;
+    return t;
+}
+
 void rec_sink_init(rec_sink *s, size_t cap)
 {
     memset(s, 0, sizeof *s);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <stdatomic.h>
 #include <pthread.h>
+#include <time.h>
 #include "asyncwait.h"
 
 #define AW__FAIL(...) do {                                                   \
@@ -63,8 +64,8 @@ void rec_sink_fini(rec_sink *s);
 aw_sink rec_sink_of(rec_sink *s, int with_error, int with_discard);
 size_t rec_count(const rec_sink *s, char kind);
 
-/* Waits until pred(arg) is true, with a deadline; returns 1 if it became
- * true, 0 on timeout. For threads in tests: no sleeping "to wait". */
-typedef struct waiter { pthread_mutex_t mu; pthread_cond_t cv; } waiter;
+/* The CLOCK_REALTIME time secs seconds from now: the deadline of a
+ * pthread_cond_timedwait loop (tests wait on conditions, never by sleeping). */
+struct timespec deadline_in(int secs);
 
 #endif

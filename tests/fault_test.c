@@ -233,9 +233,7 @@ static void *fault_main(void *arg)
             pthread_mutex_lock(&f->mu);
             f->halted = true;
             pthread_cond_broadcast(&f->cv);
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += 30;
+            struct timespec until = deadline_in(30);
             while (!f->met && pthread_cond_timedwait(&f->cv, &f->mu, &until) == 0) { }
             pthread_mutex_unlock(&f->mu);
             rc = rc || f->s->ctl("resume");
@@ -295,9 +293,7 @@ static int push_with_faults(aw_op *op, faults *f, long n)
             restarted = true;
             /* Go on only once the server is down, so records meet it. */
             order_fault(f, 'r');
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += 60;
+            struct timespec until = deadline_in(60);
             pthread_mutex_lock(&f->mu);
             while (!f->halted && pthread_cond_timedwait(&f->cv, &f->mu, &until) == 0) { }
             ASSERT_TRUE(f->halted);

@@ -1,5 +1,6 @@
 /* The test runner: one CUnit registry built from tests/test_list.h.
  * Usage: run_tests [suite[,suite...]] */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <CUnit/Basic.h>
@@ -10,16 +11,6 @@
 #include "test_list.h"
 #undef AW_SUITE
 #undef AW_SUITE_FIXTURE
-
-static int wanted(const char *filter, const char *name)
-{
-    if (!filter || !*filter) return 1;
-    size_t n = strlen(name);
-    for (const char *p = filter; (p = strstr(p, name)) != NULL; p += n)
-        if ((p == filter || p[-1] == ',') && (p[n] == 0 || p[n] == ','))
-            return 1;
-    return 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -34,23 +25,23 @@ int main(int argc, char **argv)
 #undef AW_SUITE_FIXTURE
         CU_SUITE_INFO_NULL
     };
-    if (filter) {                       /* each name in the filter is a suite */
-        for (const char *p = filter; *p; ) {
-            size_t n = strcspn(p, ",");
-            int known = 0;
-            for (size_t i = 0; suites[i].pName && !known; i++)
-                known = strlen(suites[i].pName) == n && strncmp(suites[i].pName, p, n) == 0;
-            if (!known && n > 0) {
-                fprintf(stderr, "no suite named '%.*s' (tests/test_list.h lists them)\n", (int)n, p);
-                return 2;
-            }
-            p += n + (p[n] == ',');
+    /* Every suite, or those the filter names, in test_list.h's order. */
+    size_t n = sizeof suites / sizeof suites[0] - 1, k = 0;
+    bool want[sizeof suites / sizeof suites[0]];
+    for (size_t i = 0; i < n; i++) want[i] = !filter || !*filter;
+    for (const char *p = filter ? filter : ""; *p; ) {
+        size_t len = strcspn(p, ","), i = 0;
+        while (i < n && !(strlen(suites[i].pName) == len && !strncmp(suites[i].pName, p, len))) i++;
+        if (len && i == n) {
+            fprintf(stderr, "no suite named '%.*s' (tests/test_list.h lists them)\n", (int)len, p);
+            return 2;
         }
+        if (i < n) want[i] = true;
+        p += len + (p[len] == ',');
     }
     CU_SuiteInfo chosen[sizeof suites / sizeof suites[0]];
-    size_t k = 0;
-    for (size_t i = 0; suites[i].pName; i++)
-        if (wanted(filter, suites[i].pName)) chosen[k++] = suites[i];
+    for (size_t i = 0; i < n; i++)
+        if (want[i]) chosen[k++] = suites[i];
     chosen[k] = (CU_SuiteInfo)CU_SUITE_INFO_NULL;
     if (k == 0) { fprintf(stderr, "no suite matches '%s'\n", filter); return 2; }
     if (CU_register_suites(chosen) != CUE_SUCCESS) return 2;

@@ -54,9 +54,7 @@ static void gate_set(int closed, int fail)
 /* Waits (deadline 5 s) until n calls are held at the gate. */
 static int gate_wait_inside(int n)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 5;
+    struct timespec until = deadline_in(5);
     pthread_mutex_lock(&g_gate.mu);
     int rc = 0;
     while (g_gate.inside < n && rc != ETIMEDOUT)

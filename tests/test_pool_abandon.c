@@ -53,9 +53,7 @@ static int t_call(void *ctx, void *conn, void *input, aw_future *f)
 
 static bool wait_entered(told *t, int n)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 5;
+    struct timespec until = deadline_in(5);
     pthread_mutex_lock(&t->mu);
     while (t->entered < n && pthread_cond_timedwait(&t->cv, &t->mu, &until) == 0) { }
     bool ok = t->entered >= n;

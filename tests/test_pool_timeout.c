@@ -73,9 +73,7 @@ static void gate_open(gate *g, long n)
 /* Waits (bounded: 10 s) until call number `calls` is running. */
 static bool gate_wait_running(gate *g, long calls)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 10;
+    struct timespec until = deadline_in(10);
     pthread_mutex_lock(&g->mu);
     int rc = 0;
     while (!(g->calls >= calls && g->running >= 0) && rc == 0)
@@ -245,9 +243,7 @@ static int r_call(void *ctx, void *conn, void *input, aw_future *f)
 static void *open_by_deadline(void *arg)
 {
     gate *g = arg;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 5;
+    struct timespec until = deadline_in(5);
     pthread_mutex_lock(&g->mu);
     while (g->opened == 0 && pthread_cond_timedwait(&g->cv, &g->mu, &until) == 0) { }
     if (g->opened == 0) { g->opened = 1000; pthread_cond_broadcast(&g->cv); }
